@@ -1,0 +1,43 @@
+/**
+ * Local secrets, generated once into git-ignored .dev.vars files beside each config. Running dev
+ * again reuses them, so tokens issued earlier stay valid across restarts.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateSigningKey } from "./keys.ts";
+import { ROOT } from "./lib.ts";
+
+function parse(text: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match?.[1]) vars.set(match[1], match[2] ?? "");
+  }
+  return vars;
+}
+
+async function ensure(file: string, wanted: Record<string, () => Promise<string>>): Promise<void> {
+  const path = join(ROOT, file);
+  const existing = existsSync(path) ? parse(readFileSync(path, "utf8")) : new Map<string, string>();
+  const missing = Object.keys(wanted).filter((name) => !existing.has(name));
+  if (missing.length === 0) return;
+  let text = existsSync(path)
+    ? readFileSync(path, "utf8")
+    : "# Local secrets for `npm run dev`; generated, never committed.\n";
+  if (!text.endsWith("\n")) text += "\n";
+  for (const name of missing) {
+    const value = await (wanted[name] as () => Promise<string>)();
+    text += `${name}='${value}'\n`;
+  }
+  writeFileSync(path, text, { mode: 0o600 });
+  console.log(`wrote ${missing.join(", ")} to ${file}`);
+}
+
+export async function ensureDevVars(): Promise<void> {
+  await ensure("workers/users/.dev.vars", {
+    JWT_SIGNING_KEY: generateSigningKey,
+    JWT_PREVIOUS_PUBLIC_KEYS: async () => "[]",
+  });
+}
+
+if (import.meta.main) await ensureDevVars();

@@ -1,0 +1,91 @@
+/**
+ * `npm run dev`: the whole system on this machine. Generates local secrets, applies the D1
+ * migrations, seeds the admin account, then runs every Worker in one `wrangler dev` and reports
+ * ready once the gateway's /health answers ok. State lives in .wrangler/state and is reused.
+ *
+ * Env: PORT (default 8787), SEED_ADMIN_EMAIL (admin@example.com), SEED_ADMIN_PASSWORD
+ * (admin-dev-password).
+ */
+import { spawn } from "node:child_process";
+import { adminSql } from "./admin.ts";
+import { copyDocsAssets } from "./copy-docs-assets.ts";
+import { ensureDevVars } from "./dev-vars.ts";
+import { ROOT, STATE_DIR, WORKERS, WRANGLER_ENV, wrangler, wranglerArgs } from "./lib.ts";
+
+const port = Number(process.env.PORT ?? 8787);
+const admin = {
+  email: process.env.SEED_ADMIN_EMAIL ?? "admin@example.com",
+  password: process.env.SEED_ADMIN_PASSWORD ?? "admin-dev-password",
+  name: "Admin",
+};
+
+async function prepare(): Promise<void> {
+  copyDocsAssets();
+  await ensureDevVars();
+  for (const worker of WORKERS) {
+    for (const db of worker.d1) {
+      console.log(`applying ${db} migrations (local)`);
+      await wrangler(["d1", "migrations", "apply", db, "--local", "--persist-to", STATE_DIR, "-c", worker.config], {
+        quiet: true,
+      });
+    }
+  }
+  // Creates the admin only if missing; an existing admin@example.com keeps its password.
+  const seed = (await adminSql(admin)).replace(
+    /ON CONFLICT \(email\) DO UPDATE SET .*;$/,
+    "ON CONFLICT (email) DO NOTHING;",
+  );
+  await wrangler(
+    [
+      "d1",
+      "execute",
+      "users-db",
+      "--local",
+      "--persist-to",
+      STATE_DIR,
+      "-c",
+      "workers/users/wrangler.toml",
+      "--command",
+      seed,
+    ],
+    { quiet: true },
+  );
+  console.log(`seeded admin ${admin.email}`);
+}
+
+async function waitForHealth(child: ReturnType<typeof spawn>): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error("wrangler dev exited before the gateway was ready");
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error("the gateway did not report healthy within 120 s");
+}
+
+await prepare();
+const [cmd, args] = wranglerArgs([
+  "dev",
+  ...WORKERS.slice()
+    .reverse()
+    .flatMap((w) => ["-c", w.config]), // the gateway first: only the first config gets the port
+  "--port",
+  String(port),
+  "--ip",
+  "127.0.0.1",
+  "--persist-to",
+  STATE_DIR,
+  "--show-interactive-dev-session=false",
+]);
+const child = spawn(cmd, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "inherit", "inherit"] });
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+child.on("exit", (code) => process.exit(code ?? 0));
+
+await waitForHealth(child);
+console.log(`\nedge-shop is ready on http://localhost:${port}  (docs: http://localhost:${port}/docs/)`);
+console.log(`admin: ${admin.email} / ${process.env.SEED_ADMIN_PASSWORD ? "(SEED_ADMIN_PASSWORD)" : admin.password}\n`);

@@ -1,0 +1,98 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { notFoundProblem, onProblem, requestContext } from "../../shared/src/http";
+import { ProblemException, problemResponse } from "../../shared/src/problem";
+import { fieldErrors } from "../../shared/src/validation";
+import { createVerifier, type TokenVerifier } from "./auth/verifier";
+import { gatewayConfig } from "./config";
+import type { GatewayApp } from "./context";
+import { authenticate } from "./middleware/authenticate";
+import { stripInternalHeaders } from "./middleware/identity-headers";
+import { rateLimit } from "./middleware/rate-limit";
+import { corsPolicy, securityHeaders } from "./middleware/security";
+import { sizeLimits } from "./middleware/size-limits";
+import { mountDocs } from "./routes/docs";
+import { mountPlatformRoutes } from "./routes/platform";
+import { allowedMethods, mountRoutes, type ProxyRoute } from "./routes/table";
+import { USER_ROUTES } from "./routes/users";
+
+export const PROXY_ROUTES: readonly ProxyRoute[] = [...USER_ROUTES];
+
+const PLATFORM_PATHS = [
+  { method: "get", path: "/health" },
+  { method: "get", path: "/.well-known/jwks.json" },
+  { method: "get", path: "/openapi.json" },
+  { method: "get", path: "/docs" },
+];
+
+// One verifier per isolate, so jose's JWKS cache lives as long as the isolate.
+let verifier: TokenVerifier | undefined;
+function verifierFor(env: Env): TokenVerifier {
+  if (!verifier) {
+    const config = gatewayConfig(env);
+    verifier = createVerifier({
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      fetchJwks: (url, init) => env.USERS.fetch(url, init),
+    });
+  }
+  return verifier;
+}
+
+/**
+ * The gateway, in SPEC.md section 3's order of work: request id and trace -> security headers and
+ * CORS -> size checks -> token check -> rate limit -> route (404, 405) -> authorisation ->
+ * validation -> forward.
+ */
+export function createGateway(): OpenAPIHono<GatewayApp> {
+  const app = new OpenAPIHono<GatewayApp>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ProblemException("validation_failed", {
+          detail: `The request ${result.target === "json" ? "body" : result.target} is not valid.`,
+          errors: fieldErrors(result.error),
+        });
+      }
+    },
+  });
+
+  app.use(requestContext({ service: "shop-gateway", trustCaller: false }));
+  app.use(securityHeaders());
+  app.use(corsPolicy());
+  app.use(stripInternalHeaders());
+  app.use(sizeLimits());
+  app.use(authenticate(verifierFor));
+  app.use("/api/*", rateLimit());
+
+  mountPlatformRoutes(app);
+  mountRoutes(app, PROXY_ROUTES);
+  mountDocs(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT (ES256, typ at+jwt)",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "edge-shop",
+      version: "0.1.0",
+      description: "E-commerce backend on Cloudflare Workers. Every error is RFC 9457 problem+json.",
+    },
+  });
+
+  app.notFound((c) => {
+    const allow = allowedMethods([...PROXY_ROUTES, ...PLATFORM_PATHS], new URL(c.req.url).pathname);
+    if (allow.length === 0) return notFoundProblem(c);
+    return problemResponse(
+      "method_not_allowed",
+      `${c.req.method} is not allowed here; use ${allow.join(", ")}.`,
+      c.get("requestId"),
+      {
+        headers: { allow: allow.join(", ") },
+      },
+    );
+  });
+  app.onError(onProblem);
+  return app;
+}

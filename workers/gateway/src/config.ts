@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { parsePolicy } from "./rate-limit/policies";
+
+/** Gateway settings, read from vars once per isolate; a bad value fails at the first request. */
+const ConfigSchema = z.object({
+  JWT_ISSUER: z.string().min(1),
+  JWT_AUDIENCE: z.string().min(1),
+  CORS_ORIGINS: z.string().transform((list) =>
+    list
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+  ),
+  MAX_BODY_BYTES: z.coerce.number().int().positive(),
+  MAX_AUTHORIZATION_BYTES: z.coerce.number().int().positive(),
+  HEALTH_TIMEOUT_MS: z.coerce.number().int().positive(),
+  RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]),
+  RATE_LIMIT_ANON: z.string().transform((text, ctx) => parsePolicy("anon", text, ctx)),
+  RATE_LIMIT_USER: z.string().transform((text, ctx) => parsePolicy("user", text, ctx)),
+  RATE_LIMIT_LOGIN: z.string().transform((text, ctx) => parsePolicy("login", text, ctx)),
+});
+
+export type GatewayConfig = z.infer<typeof ConfigSchema>;
+
+let cached: { env: unknown; config: GatewayConfig } | undefined;
+
+export function gatewayConfig(env: Env): GatewayConfig {
+  if (cached?.env !== env) cached = { env, config: ConfigSchema.parse(env) };
+  return cached.config;
+}

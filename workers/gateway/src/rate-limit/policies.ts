@@ -1,0 +1,63 @@
+import type { z } from "zod";
+import type { BucketSpec, Window } from "../../../../durable-objects/rate-limiter/sliding-window";
+
+export type PolicyName = "anon" | "user" | "login";
+
+/**
+ * A policy is written `limit/windowSeconds`, several windows separated by commas; the first is the
+ * headline window (SPEC.md section 3), any others must be looser. Example: `600/60,20000/86400`.
+ */
+export function parsePolicy(name: PolicyName, text: string, ctx?: z.RefinementCtx): BucketSpec {
+  const windows: Window[] = [];
+  for (const part of text.split(",")) {
+    const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(part);
+    if (!match) {
+      ctx?.addIssue({ code: "custom", message: `rate limit "${name}": "${part}" is not limit/seconds` });
+      if (!ctx) throw new Error(`rate limit "${name}": "${part}" is not limit/seconds`);
+      return { name, key: name, windows: [] };
+    }
+    windows.push({ limit: Number(match[1]), windowSeconds: Number(match[2]) });
+  }
+  const [headline] = windows as [Window];
+  for (const extra of windows.slice(1)) {
+    // Looser means a higher average rate allowance is never stricter over its own span.
+    if (extra.limit / extra.windowSeconds > headline.limit / headline.windowSeconds || extra.limit <= headline.limit) {
+      const message = `rate limit "${name}": extra window ${extra.limit}/${extra.windowSeconds} must be looser than ${headline.limit}/${headline.windowSeconds}`;
+      ctx?.addIssue({ code: "custom", message });
+      if (!ctx) throw new Error(message);
+    }
+  }
+  return { name, key: name, windows };
+}
+
+/** The rate-limit subject of an anonymous client: its IPv4 address, or the /64 of its IPv6 address. */
+export function clientNetwork(ip: string | undefined): string {
+  if (!ip) return "unknown";
+  const address = ip.trim().toLowerCase();
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.split("::", 2);
+  const headGroups = head ? head.split(":") : [];
+  const tailGroups = address.includes("::") && tail ? tail.split(":") : [];
+  // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups; it never reaches the first four.
+  const tailCount = tailGroups.reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
+  const missing = address.includes("::") ? 8 - headGroups.length - tailCount : 0;
+  const groups = [...headGroups, ...Array(Math.max(0, missing)).fill("0"), ...tailGroups];
+  const prefix = groups
+    .slice(0, 4)
+    .map((g) => (g.includes(".") ? g : (Number.parseInt(g || "0", 16) || 0).toString(16)));
+  while (prefix.length < 4) prefix.push("0");
+  return `${prefix.join(":")}::/64`;
+}
+
+/** RateLimit-Policy and RateLimit header values (IETF draft, structured-field lists). */
+export function rateLimitHeaders(
+  buckets: { name: string; limit: number; windowSeconds: number; remaining: number; resetSeconds: number }[],
+): {
+  policy: string;
+  state: string;
+} {
+  return {
+    policy: buckets.map((b) => `"${b.name}";q=${b.limit};w=${b.windowSeconds}`).join(", "),
+    state: buckets.map((b) => `"${b.name}";r=${b.remaining};t=${b.resetSeconds}`).join(", "),
+  };
+}

@@ -1,0 +1,41 @@
+import type { Context } from "hono";
+import { INTERNAL_HEADER_PREFIX, REQUEST_ID_HEADER, writeIdentity } from "../../../shared/src/identity";
+import { ProblemException } from "../../../shared/src/problem";
+import { formatTraceparent } from "../../../shared/src/trace";
+import type { GatewayApp } from "../context";
+
+/** Client headers a service may see. Everything else, Authorization included, stays at the gateway. */
+const FORWARDED_HEADERS = ["accept", "accept-language", "content-type", "idempotency-key", "user-agent"];
+
+/**
+ * Forwards a validated public request to a service's HTTP app over its service binding, with the
+ * verified identity, the request id and the trace in headers that only the gateway sets.
+ */
+export async function forward(c: Context<GatewayApp>, service: Fetcher): Promise<Response> {
+  const url = new URL(c.req.url);
+  const headers = new Headers();
+  for (const name of FORWARDED_HEADERS) {
+    const value = c.req.header(name);
+    if (value !== undefined) headers.set(name, value);
+  }
+  writeIdentity(headers, c.get("identity"));
+  headers.set(REQUEST_ID_HEADER, c.get("requestId"));
+  headers.set("traceparent", formatTraceparent(c.get("trace")));
+  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+  const upstream = await service.fetch(`https://service.internal${url.pathname}${url.search}`, {
+    method: c.req.method,
+    headers,
+    body: hasBody ? await c.req.arrayBuffer() : undefined,
+  });
+  if (upstream.status >= 500) {
+    throw new ProblemException("bad_gateway", {
+      detail: "A service behind the gateway failed.",
+      internal: `upstream ${url.pathname} answered ${upstream.status}: ${(await upstream.text()).slice(0, 500)}`,
+    });
+  }
+  const response = new Response(upstream.body, upstream);
+  for (const name of [...response.headers.keys()]) {
+    if (name.startsWith(INTERNAL_HEADER_PREFIX)) response.headers.delete(name);
+  }
+  return response;
+}

@@ -1,0 +1,9 @@
+/**
+ * The services behind the gateway, by the name `/health` reports them under. Each binding is an
+ * RPC entrypoint with a `health()` method. New services are added here and in wrangler.toml.
+ */
+export const SERVICES = {
+  users: (env: Env) => env.USERS,
+} as const satisfies Record<string, (env: Env) => { health(): Promise<unknown> }>;
+
+export type ServiceName = keyof typeof SERVICES;

@@ -1,0 +1,38 @@
+/**
+ * One table maps every error code to its HTTP status and title. Services return codes in RPC
+ * results; HTTP layers turn them into RFC 9457 problem+json through this table only.
+ */
+export const ERROR_CODES = {
+  bad_request: { status: 400, title: "Bad Request" },
+  validation_failed: { status: 400, title: "Validation Failed" },
+  unauthorized: { status: 401, title: "Unauthorized" },
+  invalid_token: { status: 401, title: "Invalid Token" },
+  invalid_credentials: { status: 401, title: "Invalid Credentials" },
+  forbidden: { status: 403, title: "Forbidden" },
+  insufficient_scope: { status: 403, title: "Insufficient Scope" },
+  not_found: { status: 404, title: "Not Found" },
+  method_not_allowed: { status: 405, title: "Method Not Allowed" },
+  conflict: { status: 409, title: "Conflict" },
+  email_taken: { status: 409, title: "Email Taken" },
+  payload_too_large: { status: 413, title: "Payload Too Large" },
+  unsupported_media_type: { status: 415, title: "Unsupported Media Type" },
+  unprocessable: { status: 422, title: "Unprocessable Content" },
+  rate_limited: { status: 429, title: "Too Many Requests" },
+  header_too_large: { status: 431, title: "Request Header Fields Too Large" },
+  internal: { status: 500, title: "Internal Server Error" },
+  bad_gateway: { status: 502, title: "Bad Gateway" },
+  unavailable: { status: 503, title: "Service Unavailable" },
+  timeout: { status: 504, title: "Gateway Timeout" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function statusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].status;
+}
+
+/** A field-level validation error, as listed under `errors` in a problem document. */
+export interface FieldError {
+  path: string;
+  message: string;
+}

@@ -1,0 +1,41 @@
+import type { z } from "zod";
+import type { FieldError } from "./errors";
+import { ProblemException } from "./problem";
+
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)",
+    message: issue.message,
+  }));
+}
+
+/** Parses a value with a schema or throws the 400 problem listing every field error. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what = "request body"): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ProblemException("validation_failed", {
+      detail: `The ${what} is not valid.`,
+      errors: fieldErrors(result.error),
+    });
+  }
+  return result.data;
+}
+
+/** Reads a JSON body as `unknown`, answering malformed JSON or a non-JSON type with a 400/415 problem. */
+export async function readJson(request: Request): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/([a-z0-9.+-]+\+)?json\b/i.test(type)) {
+    throw new ProblemException("unsupported_media_type", { detail: "Send the body as application/json." });
+  }
+  const text = await request.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ProblemException("bad_request", { detail: "The request body is not valid JSON." });
+  }
+}
+
+/** Reads and validates a JSON body in one step. */
+export async function readBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+  return parseOrThrow(schema, await readJson(request));
+}

@@ -1,0 +1,24 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type { ServiceHealth } from "../../shared/src/contracts/health";
+import type { Jwks } from "../../shared/src/contracts/users";
+import { buildJwks } from "./keys";
+import { app } from "./routes";
+
+/**
+ * shop-users. `fetch` serves the HTTP app the gateway forwards public requests to; the other
+ * methods are its RPC surface for other Workers.
+ */
+export default class UsersService extends WorkerEntrypoint<Env> {
+  override fetch(request: Request): Promise<Response> {
+    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+  }
+
+  async health(): Promise<ServiceHealth> {
+    await this.env.DB.prepare("SELECT 1").first();
+    return { status: "ok", service: "shop-users" };
+  }
+
+  jwks(): Promise<Jwks> {
+    return buildJwks(this.env.JWT_SIGNING_KEY, this.env.JWT_PREVIOUS_PUBLIC_KEYS);
+  }
+}

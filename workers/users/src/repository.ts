@@ -1,0 +1,201 @@
+import type { User } from "../../shared/src/contracts/users";
+import type { Role } from "../../shared/src/identity";
+import type { PasswordHash } from "./passwords";
+
+/** All SQL of shop-users: prepared statements with bound parameters only. */
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  phone: string | null;
+  role: Role;
+  password_hash: string;
+  password_salt: string;
+  password_iterations: number;
+  created_at: string;
+}
+
+export interface StoredUser {
+  user: User;
+  password: PasswordHash;
+}
+
+function toStored(row: UserRow): StoredUser {
+  return {
+    user: { id: row.id, email: row.email, name: row.name, phone: row.phone, role: row.role, createdAt: row.created_at },
+    password: { hash: row.password_hash, salt: row.password_salt, iterations: row.password_iterations },
+  };
+}
+
+const USER_COLUMNS = "id, email, name, phone, role, password_hash, password_salt, password_iterations, created_at";
+
+export class UsersRepository {
+  constructor(private readonly db: D1Database) {}
+
+  async findById(id: string): Promise<StoredUser | undefined> {
+    const row = await this.db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).bind(id).first<UserRow>();
+    return row ? toStored(row) : undefined;
+  }
+
+  async findByEmail(email: string): Promise<StoredUser | undefined> {
+    const row = await this.db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE email = ?`).bind(email).first<UserRow>();
+    return row ? toStored(row) : undefined;
+  }
+
+  /** Inserts a user; `false` when the email is taken (the UNIQUE constraint decides, not a prior read). */
+  async insert(user: User, password: PasswordHash): Promise<boolean> {
+    const result = await this.db
+      .prepare(
+        `INSERT INTO users (id, email, name, phone, role, password_hash, password_salt, password_iterations, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`,
+      )
+      .bind(
+        user.id,
+        user.email,
+        user.name,
+        user.phone,
+        user.role,
+        password.hash,
+        password.salt,
+        password.iterations,
+        user.createdAt,
+        user.createdAt,
+      )
+      .run();
+    return result.meta.changes === 1;
+  }
+
+  /** Applies a patch; `"email_taken"` when the new email belongs to someone else. */
+  async update(
+    id: string,
+    patch: { name?: string; email?: string; phone?: string | null },
+  ): Promise<StoredUser | undefined | "email_taken"> {
+    try {
+      const row = await this.db
+        .prepare(
+          `UPDATE users SET
+             name = CASE WHEN ?1 THEN ?2 ELSE name END,
+             email = CASE WHEN ?3 THEN ?4 ELSE email END,
+             phone = CASE WHEN ?5 THEN ?6 ELSE phone END,
+             updated_at = ?7
+           WHERE id = ?8 RETURNING ${USER_COLUMNS}`,
+        )
+        .bind(
+          patch.name !== undefined ? 1 : 0,
+          patch.name ?? null,
+          patch.email !== undefined ? 1 : 0,
+          patch.email ?? null,
+          patch.phone !== undefined ? 1 : 0,
+          patch.phone ?? null,
+          new Date().toISOString(),
+          id,
+        )
+        .first<UserRow>();
+      return row ? toStored(row) : undefined;
+    } catch (error) {
+      if (String(error).includes("UNIQUE constraint failed: users.email")) return "email_taken";
+      throw error;
+    }
+  }
+
+  async setRole(id: string, role: Role): Promise<StoredUser | undefined> {
+    const row = await this.db
+      .prepare(`UPDATE users SET role = ?, updated_at = ? WHERE id = ? RETURNING ${USER_COLUMNS}`)
+      .bind(role, new Date().toISOString(), id)
+      .first<UserRow>();
+    return row ? toStored(row) : undefined;
+  }
+
+  /** Sets a new password and revokes every refresh token of the user, in one transaction. */
+  async changePassword(id: string, password: PasswordHash, now: number): Promise<void> {
+    await this.db.batch([
+      this.db
+        .prepare(
+          "UPDATE users SET password_hash = ?, password_salt = ?, password_iterations = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(password.hash, password.salt, password.iterations, new Date(now * 1000).toISOString(), id),
+      this.db
+        .prepare("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(now, id),
+    ]);
+  }
+
+  async insertRefreshToken(token: {
+    hash: string;
+    userId: string;
+    familyId: string;
+    now: number;
+    expiresAt: number;
+  }): Promise<void> {
+    await this.db
+      .prepare(
+        "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+      )
+      .bind(token.hash, token.userId, token.familyId, token.now, token.expiresAt)
+      .run();
+  }
+
+  /**
+   * Rotates a refresh token atomically: marks the old one used (only if it is live) and inserts its
+   * successor in the same family, in one batch. Returns the owner when the rotation happened.
+   * Two concurrent uses of one token cannot both succeed: the conditional UPDATE admits one.
+   */
+  async rotateRefreshToken(
+    oldHash: string,
+    newHash: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<{ userId: string; familyId: string } | undefined> {
+    const [claim, , successor] = await this.db.batch<{ user_id: string; family_id: string }>([
+      this.db
+        .prepare(
+          `UPDATE refresh_tokens SET replaced_by = ?
+           WHERE token_hash = ? AND replaced_by IS NULL AND revoked_at IS NULL AND expires_at > ?`,
+        )
+        .bind(newHash, oldHash, now),
+      this.db
+        .prepare(
+          `INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at)
+           SELECT ?, user_id, family_id, ?, ? FROM refresh_tokens WHERE token_hash = ? AND replaced_by = ?`,
+        )
+        .bind(newHash, now, expiresAt, oldHash, newHash),
+      this.db.prepare("SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = ?").bind(newHash),
+    ]);
+    const row = successor?.results[0];
+    if (claim?.meta.changes !== 1 || !row) return undefined;
+    return { userId: row.user_id, familyId: row.family_id };
+  }
+
+  async findRefreshToken(
+    hash: string,
+  ): Promise<{ userId: string; familyId: string; used: boolean; revoked: boolean } | undefined> {
+    const row = await this.db
+      .prepare("SELECT user_id, family_id, replaced_by, revoked_at FROM refresh_tokens WHERE token_hash = ?")
+      .bind(hash)
+      .first<{ user_id: string; family_id: string; replaced_by: string | null; revoked_at: number | null }>();
+    if (!row) return undefined;
+    return {
+      userId: row.user_id,
+      familyId: row.family_id,
+      used: row.replaced_by !== null,
+      revoked: row.revoked_at !== null,
+    };
+  }
+
+  async revokeFamily(familyId: string, now: number): Promise<void> {
+    await this.db
+      .prepare("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL")
+      .bind(now, familyId)
+      .run();
+  }
+
+  /** Housekeeping: drops refresh tokens that expired more than a day ago. */
+  async deleteExpiredRefreshTokens(now: number): Promise<number> {
+    const result = await this.db
+      .prepare("DELETE FROM refresh_tokens WHERE expires_at < ?")
+      .bind(now - 86_400)
+      .run();
+    return result.meta.changes;
+  }
+}

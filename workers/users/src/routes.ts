@@ -1,0 +1,97 @@
+import { Hono } from "hono";
+import {
+  ChangePasswordInputSchema,
+  LoginInputSchema,
+  RefreshInputSchema,
+  RegisterInputSchema,
+  RoleInputSchema,
+  UserIdSchema,
+  UserPatchSchema,
+} from "../../shared/src/contracts/users";
+import {
+  type AppEnv,
+  identityFromGateway,
+  notFoundProblem,
+  onProblem,
+  requestContext,
+  requireIdentity,
+} from "../../shared/src/http";
+import { unwrap } from "../../shared/src/result";
+import { parseOrThrow, readBody } from "../../shared/src/validation";
+import * as accounts from "./accounts";
+import { tokenConfig } from "./config";
+import { buildJwks, loadSigningKey } from "./keys";
+import { UsersRepository } from "./repository";
+
+type UsersApp = AppEnv<Env>;
+
+function deps(env: Env): accounts.AccountsDeps {
+  return {
+    repo: new UsersRepository(env.DB),
+    signing: () => loadSigningKey(env.JWT_SIGNING_KEY),
+    tokens: tokenConfig(env),
+  };
+}
+
+const userIdParam = (id: string) => parseOrThrow(UserIdSchema, id, "user id");
+
+/** The HTTP app of shop-users, reached only by the gateway over the service binding. */
+export const app = new Hono<UsersApp>()
+  .use(requestContext({ service: "shop-users", trustCaller: true }))
+  .use(identityFromGateway())
+  .get("/.well-known/jwks.json", async (c) => {
+    c.header("cache-control", "public, max-age=300");
+    return c.json(await buildJwks(c.env.JWT_SIGNING_KEY, c.env.JWT_PREVIOUS_PUBLIC_KEYS));
+  })
+  .post("/api/auth/register", async (c) => {
+    const input = await readBody(c.req.raw, RegisterInputSchema);
+    const user = unwrap(await accounts.register(deps(c.env), input));
+    c.get("log").info("user registered", { userId: user.id });
+    return c.json(user, 201, { location: `/api/users/${user.id}` });
+  })
+  .post("/api/auth/login", async (c) => {
+    const input = await readBody(c.req.raw, LoginInputSchema);
+    const result = await accounts.login(deps(c.env), input);
+    if (!result.ok) c.get("log").info("login refused");
+    return c.json(unwrap(result), 200, { "cache-control": "no-store" });
+  })
+  .post("/api/auth/refresh", async (c) => {
+    const input = await readBody(c.req.raw, RefreshInputSchema);
+    return c.json(unwrap(await accounts.refresh(deps(c.env), input.refreshToken)), 200, {
+      "cache-control": "no-store",
+    });
+  })
+  .post("/api/auth/logout", async (c) => {
+    const identity = requireIdentity(c);
+    const input = await readBody(c.req.raw, RefreshInputSchema);
+    unwrap(await accounts.logout(deps(c.env), identity, input.refreshToken));
+    return c.body(null, 204);
+  })
+  .post("/api/auth/password", async (c) => {
+    const identity = requireIdentity(c);
+    const input = await readBody(c.req.raw, ChangePasswordInputSchema);
+    unwrap(await accounts.changePassword(deps(c.env), identity, input));
+    return c.body(null, 204);
+  })
+  .get("/api/users/me", async (c) => {
+    const identity = requireIdentity(c);
+    return c.json(unwrap(await accounts.getUser(deps(c.env), identity, identity.userId)));
+  })
+  .get("/api/users/:id", async (c) => {
+    const identity = requireIdentity(c);
+    return c.json(unwrap(await accounts.getUser(deps(c.env), identity, userIdParam(c.req.param("id")))));
+  })
+  .patch("/api/users/:id", async (c) => {
+    const identity = requireIdentity(c);
+    const id = userIdParam(c.req.param("id"));
+    const patch = await readBody(c.req.raw, UserPatchSchema);
+    return c.json(unwrap(await accounts.updateUser(deps(c.env), identity, id, patch)));
+  })
+  .put("/api/users/:id/role", async (c) => {
+    const identity = requireIdentity(c);
+    const id = userIdParam(c.req.param("id"));
+    const input = await readBody(c.req.raw, RoleInputSchema);
+    return c.json(unwrap(await accounts.setRole(deps(c.env), identity, id, input.role)));
+  })
+  .notFound(notFoundProblem)
+  .onError(onProblem);
