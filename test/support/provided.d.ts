@@ -1,0 +1,7 @@
+import type { TestKeys } from "./node-config";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    keys: TestKeys;
+  }
+}
