@@ -1,0 +1,109 @@
+import { env, exports } from "cloudflare:workers";
+import { importJWK, type JWK, type JWTHeaderParameters, type JWTPayload, SignJWT } from "jose";
+import { inject } from "vitest";
+
+export const BASE = "https://shop.test";
+
+let ipCounter = Math.floor(Math.random() * 200) * 256;
+
+/** A client address no other test uses (198.18.0.0/15 is reserved for benchmarks), so buckets never mix. */
+export function freshIp(): string {
+  ipCounter += 1;
+  return `198.18.${Math.floor(ipCounter / 256) % 256}.${ipCounter % 256}`;
+}
+
+export interface CallOptions {
+  method?: string;
+  ip?: string;
+  token?: string;
+  json?: unknown;
+  headers?: Record<string, string>;
+  body?: BodyInit;
+}
+
+/** One request to the gateway, as a client on the internet would send it. */
+export function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers);
+  headers.set("cf-connecting-ip", options.ip ?? freshIp());
+  if (options.token) headers.set("authorization", `Bearer ${options.token}`);
+  let body = options.body;
+  if (options.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(options.json);
+  }
+  return exports.default.fetch(
+    new Request(`${BASE}${path}`, { method: options.method ?? (body ? "POST" : "GET"), headers, body }),
+  );
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+let userCounter = 0;
+
+export async function registerAndLogin(
+  options: { role?: "admin" | "customer"; phone?: string } = {},
+): Promise<TestUser> {
+  userCounter += 1;
+  const email = `user${userCounter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const password = "a-long-enough-password";
+  const registered = await call("/api/auth/register", {
+    json: { email, password, name: `User ${userCounter}`, ...(options.phone ? { phone: options.phone } : {}) },
+  });
+  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
+  const { id } = (await registered.json()) as { id: string };
+  if (options.role === "admin") {
+    await env.USERS_DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(id).run();
+  }
+  const login = await call("/api/auth/login", { json: { email, password } });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  const tokens = (await login.json()) as { accessToken: string; refreshToken: string };
+  return { id, email, password, ...tokens };
+}
+
+export async function problemOf(response: Response): Promise<Record<string, unknown>> {
+  if (response.headers.get("content-type") !== "application/problem+json") {
+    throw new Error(`expected problem+json, got ${response.headers.get("content-type")}: ${await response.text()}`);
+  }
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** The users service's current private signing key, as the test config generated it. */
+export function currentKey(): JWK {
+  return JSON.parse(inject("keys").signingKey) as JWK;
+}
+
+export function previousKey(): JWK {
+  return JSON.parse(inject("keys").previousSigningKey) as JWK;
+}
+
+export const ISSUER = "https://users.edge-shop.internal";
+export const AUDIENCE = "edge-shop";
+
+/** Signs an access token like shop-users does, with any header or claim overridden for attacks. */
+export async function signToken(
+  key: JWK,
+  options: { header?: Partial<JWTHeaderParameters>; claims?: JWTPayload; omit?: string[] } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const claims: JWTPayload = {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: "usr_01m875rg4c56rja44hr7x250pq",
+    role: "customer",
+    iat: now,
+    exp: now + 900,
+    jti: crypto.randomUUID(),
+    ...options.claims,
+  };
+  for (const name of options.omit ?? []) delete claims[name];
+  const privateKey = await importJWK({ ...key, alg: "ES256" }, "ES256");
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: key.kid as string, ...options.header })
+    .sign(privateKey);
+}

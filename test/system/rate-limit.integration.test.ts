@@ -1,0 +1,174 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import type { RateLimiter } from "../../durable-objects/rate-limiter/rate-limiter";
+import type { GatewayApp } from "../../workers/gateway/src/context";
+import { rateLimit } from "../../workers/gateway/src/middleware/rate-limit";
+import { onProblem, requestContext } from "../../workers/shared/src/http";
+import { call, freshIp, problemOf, registerAndLogin } from "./helpers";
+
+function remaining(header: string | null, policy: string): number {
+  const match = new RegExp(`"${policy}";r=(\\d+);t=(\\d+)`).exec(header ?? "");
+  if (!match) throw new Error(`no ${policy} in RateLimit: ${header}`);
+  return Number(match[1]);
+}
+
+describe("rate limit headers", () => {
+  it("puts RateLimit-Policy and RateLimit on every /api response, errors included", async () => {
+    const ip = freshIp();
+    const ok = await call("/api/auth/register", {
+      ip,
+      json: { email: `${crypto.randomUUID()}@example.com`, password: "a-long-enough-password", name: "A" },
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.headers.get("ratelimit-policy")).toBe('"anon";q=100;w=900');
+    expect(ok.headers.get("ratelimit")).toMatch(/^"anon";r=99;t=\d+$/);
+    const missing = await call("/api/nope", { ip });
+    expect(missing.status).toBe(404);
+    expect(remaining(missing.headers.get("ratelimit"), "anon")).toBe(98);
+    const unauthorised = await call("/api/users/me", { ip });
+    expect(unauthorised.status).toBe(401);
+    expect(remaining(unauthorised.headers.get("ratelimit"), "anon")).toBe(97);
+  });
+
+  it("counts a signed-in user by sub under the user policy, wherever they connect from", async () => {
+    const user = await registerAndLogin();
+    const first = await call("/api/users/me", { token: user.accessToken, ip: freshIp() });
+    expect(first.headers.get("ratelimit-policy")).toBe('"user";q=600;w=60');
+    const second = await call("/api/users/me", { token: user.accessToken, ip: freshIp() });
+    expect(remaining(second.headers.get("ratelimit"), "user")).toBe(
+      remaining(first.headers.get("ratelimit"), "user") - 1,
+    );
+  });
+
+  it("keys IPv6 clients by their /64", async () => {
+    const a = await call("/api/nope", { ip: "2001:db8:77:1::1" });
+    const b = await call("/api/nope", { ip: "2001:db8:77:1:ffff:ffff:ffff:ffff" });
+    const other = await call("/api/nope", { ip: "2001:db8:77:2::1" });
+    expect(remaining(b.headers.get("ratelimit"), "anon")).toBe(remaining(a.headers.get("ratelimit"), "anon") - 1);
+    expect(remaining(other.headers.get("ratelimit"), "anon")).toBe(99);
+  });
+});
+
+describe("quotas", () => {
+  it("refuses the 101st anonymous request in the window with 429 and Retry-After", async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 100; i++) {
+      const res = await call("/api/nope", { ip });
+      expect(res.status).toBe(404);
+    }
+    const refused = await call("/api/nope", { ip });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(remaining(refused.headers.get("ratelimit"), "anon")).toBe(0);
+    expect((await problemOf(refused)).code).toBe("rate_limited");
+    // Another client is unaffected.
+    expect((await call("/api/nope")).status).toBe(404);
+  });
+
+  it("admits exactly 10 of 40 simultaneous logins for one IP and email", async () => {
+    const ip = freshIp();
+    const email = `victim-${crypto.randomUUID()}@example.com`;
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, () => call("/api/auth/login", { ip, json: { email, password: "guess-guess-guess" } })),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+    // Refused logins took no quota: the IP's anon bucket shows only the 10 admitted.
+    const next = await call("/api/nope", { ip });
+    expect(remaining(next.headers.get("ratelimit"), "anon")).toBe(100 - 10 - 1);
+    // The login limit is per email: the same IP may still try another one.
+    const otherEmail = await call("/api/auth/login", {
+      ip,
+      json: { email: `x-${email}`, password: "guess-guess-guess" },
+    });
+    expect(otherEmail.status).toBe(401);
+    expect(otherEmail.headers.get("ratelimit-policy")).toBe('"anon";q=100;w=900, "login";q=10;w=900');
+  });
+
+  it("decides 40 simultaneous takes on one object exactly (limit 25)", async () => {
+    const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const spec = { name: "t", key: "t", windows: [{ limit: 25, windowSeconds: 60 }] };
+    const decisions = await Promise.all(Array.from({ length: 40 }, () => stub.take([spec])));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(25);
+    const remainders = decisions
+      .filter((d) => d.allowed)
+      .map((d) => d.buckets[0]?.remaining)
+      .sort((a, b) => (a ?? 0) - (b ?? 0));
+    expect(remainders).toEqual(Array.from({ length: 25 }, (_, i) => i));
+  });
+});
+
+describe("RateLimiter housekeeping", () => {
+  const hitCount = (stub: DurableObjectStub<RateLimiter>) =>
+    runInDurableObject(stub, (_instance: RateLimiter, state) => {
+      const table = state.storage.sql
+        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'hits'")
+        .toArray();
+      return table.length === 0 ? null : Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM hits").one().n);
+    });
+
+  it("keeps live hits when its alarm runs early, and reschedules", async () => {
+    const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    await stub.take([{ name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 60 }] }]);
+    expect(await hitCount(stub)).toBe(1);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await hitCount(stub)).toBe(1);
+    const alarm = await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now());
+  });
+
+  it("deletes its whole storage once every hit expired, and works again afterwards", async () => {
+    const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const spec = { name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 1 }] };
+    await stub.take([spec]);
+    expect(await hitCount(stub)).toBe(1);
+    // The alarm is due one window after the last hit; Miniflare fires it by itself.
+    for (let i = 0; i < 40 && (await hitCount(stub)) !== null; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await hitCount(stub)).toBeNull();
+    const again = await stub.take([spec]);
+    expect(again.allowed).toBe(true);
+    expect(again.buckets[0]?.remaining).toBe(4);
+  });
+});
+
+describe("when the limiter itself fails", () => {
+  const broken = {
+    getByName: () => ({
+      take: () => Promise.reject(new Error("limiter unavailable")),
+    }),
+  };
+
+  function appWith(mode: "open" | "closed") {
+    const app = new Hono<GatewayApp>();
+    app.use(requestContext({ service: "test", trustCaller: false }));
+    app.use(rateLimit());
+    app.all("*", (c) => c.json({ served: true }));
+    app.onError(onProblem);
+    return (path: string, method = "GET") =>
+      app.request(
+        path,
+        { method, headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined },
+        { ...env, RATE_LIMITER: broken, RATE_LIMIT_FAILURE_MODE: mode } as unknown as Env,
+      );
+  }
+
+  it("fails open for ordinary requests by default (served, without RateLimit headers)", async () => {
+    const res = await appWith("open")("/api/products");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("ratelimit")).toBeNull();
+  });
+
+  it("always fails closed for logins", async () => {
+    const res = await appWith("open")("/api/auth/login", "POST");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+  });
+
+  it("fails closed for everything when configured so", async () => {
+    const res = await appWith("closed")("/api/products");
+    expect(res.status).toBe(503);
+  });
+});
