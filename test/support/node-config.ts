@@ -6,17 +6,9 @@ import { join } from "node:path";
 import { readD1Migrations } from "@cloudflare/vitest-plugin";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import type { TestKeys } from "./provided";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
-
-export interface TestKeys {
-  /** The current private signing key (JWK JSON), as JWT_SIGNING_KEY. */
-  signingKey: string;
-  /** A retired key's private JWK JSON: tests sign with it to prove rotation keeps tokens valid. */
-  previousSigningKey: string;
-  /** Its public half, as JWT_PREVIOUS_PUBLIC_KEYS. */
-  previousPublicKeys: string;
-}
 
 async function privateJwk(): Promise<Record<string, string>> {
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
@@ -45,15 +37,15 @@ export function usersAuxWorker(keys: TestKeys) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "workers", "users", "wrangler.toml"));
   // Only what the built script needs: its runtime settings and bindings (secrets come from the test).
   return {
-    compatibilityDate: workerOptions.compatibilityDate,
-    compatibilityFlags: workerOptions.compatibilityFlags,
-    d1Databases: workerOptions.d1Databases,
+    compatibilityDate: workerOptions.compatibilityDate as string,
+    compatibilityFlags: workerOptions.compatibilityFlags as string[],
+    d1Databases: workerOptions.d1Databases as Record<string, { id: string }>,
     name: "shop-users",
     modules: true,
     scriptPath: join(ROOT, ".test-workers", "shop-users", "index.js"),
     modulesRoot: join(ROOT, ".test-workers", "shop-users"),
     bindings: {
-      ...(workerOptions.bindings ?? {}),
+      ...(workerOptions.bindings as Record<string, string>),
       JWT_SIGNING_KEY: keys.signingKey,
       JWT_PREVIOUS_PUBLIC_KEYS: keys.previousPublicKeys,
     },

@@ -1,0 +1,109 @@
+/**
+ * `npm run smoke`: runs `npm run dev` on a spare port, waits until it reports ready, then uses the
+ * API as a person would with curl (health, register, login, me, refresh, a forged token, the
+ * seeded admin) and stops it. Proves the README's first command on this machine.
+ */
+import { spawn } from "node:child_process";
+import { ROOT } from "./lib.ts";
+
+const port = 18787 + Math.floor(Math.random() * 1000);
+const base = `http://127.0.0.1:${port}`;
+const child = spawn(process.execPath, ["scripts/dev.ts"], {
+  cwd: ROOT,
+  env: { ...process.env, PORT: String(port) },
+  stdio: ["ignore", "pipe", "pipe"],
+  detached: true,
+});
+let output = "";
+child.stdout.on("data", (chunk) => {
+  output += chunk;
+});
+child.stderr.on("data", (chunk) => {
+  output += chunk;
+});
+
+function stop(): void {
+  try {
+    if (child.pid) process.kill(-child.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
+
+async function step(name: string, check: () => Promise<void>): Promise<void> {
+  await check();
+  console.log(`ok: ${name}`);
+}
+
+function expect(condition: boolean, message: string): void {
+  if (!condition) throw new Error(message);
+}
+
+async function json(
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(`${base}${path}`, init);
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {}, headers: response.headers };
+}
+
+const post = (path: string, body: unknown, token?: string) =>
+  json(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+
+try {
+  const deadline = Date.now() + 180_000;
+  while (!output.includes("edge-shop is ready")) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`npm run dev did not get ready:\n${output.slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await step("GET /health is ok", async () => {
+    const health = await json("/health");
+    expect(health.status === 200 && health.body.status === "ok", `health: ${JSON.stringify(health.body)}`);
+  });
+  await step("the seeded admin can log in", async () => {
+    const login = await post("/api/auth/login", { email: "admin@example.com", password: "admin-dev-password" });
+    expect(login.status === 200, `admin login: ${login.status} ${JSON.stringify(login.body)}`);
+    const me = await json("/api/users/me", { headers: { authorization: `Bearer ${login.body.accessToken}` } });
+    expect(me.body.role === "admin", `admin me: ${JSON.stringify(me.body)}`);
+  });
+  const email = `smoke-${Date.now()}@example.com`;
+  let tokens: Record<string, unknown> = {};
+  await step("register, login, me, refresh", async () => {
+    const registered = await post("/api/auth/register", { email, password: "smoke-test-password", name: "Smoke" });
+    expect(registered.status === 201, `register: ${registered.status}`);
+    const login = await post("/api/auth/login", { email, password: "smoke-test-password" });
+    expect(login.status === 200, `login: ${login.status}`);
+    tokens = login.body;
+    const me = await json("/api/users/me", { headers: { authorization: `Bearer ${tokens.accessToken}` } });
+    expect(me.status === 200 && me.body.email === email, `me: ${JSON.stringify(me.body)}`);
+    const refreshed = await post("/api/auth/refresh", { refreshToken: tokens.refreshToken });
+    expect(refreshed.status === 200, `refresh: ${refreshed.status}`);
+    expect(me.headers.get("ratelimit-policy") === '"user";q=600;w=60', "RateLimit-Policy header");
+  });
+  await step("a forged token is a 401 invalid_token", async () => {
+    const forged = `${String(tokens.accessToken).split(".").slice(0, 2).join(".")}.AAAA`;
+    const me = await json("/api/users/me", { headers: { authorization: `Bearer ${forged}` } });
+    expect(
+      me.status === 401 && (me.headers.get("www-authenticate") ?? "").includes("invalid_token"),
+      `forged: ${me.status}`,
+    );
+  });
+  await step("the JWKS and the docs are served", async () => {
+    const jwks = await json("/.well-known/jwks.json");
+    expect(Array.isArray(jwks.body.keys) && (jwks.body.keys as unknown[]).length >= 1, "jwks");
+    const docs = await fetch(`${base}/docs/swagger-ui-bundle.js`);
+    expect(docs.status === 200, `docs asset: ${docs.status}`);
+  });
+  console.log("smoke: all steps passed");
+} catch (error) {
+  console.error(String(error));
+  process.exitCode = 1;
+} finally {
+  stop();
+}

@@ -1,0 +1,8 @@
+// Bindings the system test project adds to the gateway's Env: the runner's own handle on users-db
+// (same database id as shop-users) and the migrations to apply to it.
+declare namespace Cloudflare {
+  interface Env {
+    USERS_DB: D1Database;
+    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+  }
+}
