@@ -44,4 +44,4 @@ await wrangler(
     quiet: true,
   },
 );
-console.log(`admin ${input.email} is ready (${values.remote ? "on Cloudflare" : "locally"})`);
+console.log(`admin ${input.email.trim().toLowerCase()} is ready (${values.remote ? "on Cloudflare" : "locally"})`);
