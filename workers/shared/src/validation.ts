@@ -24,7 +24,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
 /** Reads a JSON body as `unknown`, answering malformed JSON or a non-JSON type with a 400/415 problem. */
 export async function readJson(request: Request): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
-  if (!/^application\/([a-z0-9.+-]+\+)?json\b/i.test(type)) {
+  if (!/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new ProblemException("unsupported_media_type", { detail: "Send the body as application/json." });
   }
   const text = await request.text();

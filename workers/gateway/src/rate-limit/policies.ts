@@ -8,23 +8,27 @@ export type PolicyName = "anon" | "user" | "login";
  * headline window (SPEC.md section 3), any others must be looser. Example: `600/60,20000/86400`.
  */
 export function parsePolicy(name: PolicyName, text: string, ctx?: z.RefinementCtx): BucketSpec {
+  // With a zod context (reading config) problems become issues; without one they throw.
+  const report = (message: string): void => {
+    if (!ctx) throw new Error(`rate limit "${name}": ${message}`);
+    ctx.addIssue({ code: "custom", message: `rate limit "${name}": ${message}` });
+  };
   const windows: Window[] = [];
   for (const part of text.split(",")) {
-    const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(part);
+    const match = /^\s*([1-9]\d*)\s*\/\s*([1-9]\d*)\s*$/.exec(part);
     if (!match) {
-      ctx?.addIssue({ code: "custom", message: `rate limit "${name}": "${part}" is not limit/seconds` });
-      if (!ctx) throw new Error(`rate limit "${name}": "${part}" is not limit/seconds`);
+      report(`"${part}" is not limit/seconds (both at least 1)`);
       return { name, key: name, windows: [] };
     }
     windows.push({ limit: Number(match[1]), windowSeconds: Number(match[2]) });
   }
   const [headline] = windows as [Window];
   for (const extra of windows.slice(1)) {
-    // Looser means a higher average rate allowance is never stricter over its own span.
+    // Looser: a higher limit, and never a higher average rate than the headline window.
     if (extra.limit / extra.windowSeconds > headline.limit / headline.windowSeconds || extra.limit <= headline.limit) {
-      const message = `rate limit "${name}": extra window ${extra.limit}/${extra.windowSeconds} must be looser than ${headline.limit}/${headline.windowSeconds}`;
-      ctx?.addIssue({ code: "custom", message });
-      if (!ctx) throw new Error(message);
+      report(
+        `extra window ${extra.limit}/${extra.windowSeconds} must be looser than ${headline.limit}/${headline.windowSeconds}`,
+      );
     }
   }
   return { name, key: name, windows };
@@ -35,6 +39,9 @@ export function clientNetwork(ip: string | undefined): string {
   if (!ip) return "unknown";
   const address = ip.trim().toLowerCase();
   if (!address.includes(":")) return address;
+  // An IPv4 client written as IPv4-mapped IPv6 (::ffff:a.b.c.d) is that IPv4 client.
+  const mapped = /^(?:::|(?:0{1,4}:){5})ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (mapped?.[1]) return mapped[1];
   const [head = "", tail = ""] = address.split("::", 2);
   const headGroups = head ? head.split(":") : [];
   const tailGroups = address.includes("::") && tail ? tail.split(":") : [];
