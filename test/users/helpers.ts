@@ -1,0 +1,195 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+/**
+ * Helpers for the shop-users integration tests. The tests play the gateway: they call the Worker's
+ * HTTP app through its entrypoint and pass the verified identity in the headers the gateway sets.
+ */
+
+export type Role = "customer" | "admin";
+
+export interface Identity {
+  id: string;
+  role: Role;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  phone: string | null;
+  role: Role;
+  createdAt: string;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: string;
+  expiresIn: number;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: string;
+  errors?: { path: string; message: string }[];
+}
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+export const DEFAULT_PASSWORD = "correct horse battery staple";
+
+/** A valid user id that no test ever registers. */
+export const UNKNOWN_USER_ID = "usr_00000000000000000000000000";
+
+export function uniqueEmail(label = "user"): string {
+  return `${label}-${crypto.randomUUID()}@example.com`;
+}
+
+export interface CallOptions {
+  method?: string;
+  /** Sent as JSON with `content-type: application/json`, unless `rawBody` is given. */
+  body?: unknown;
+  rawBody?: string;
+  /** The identity the gateway would set after verifying an access token. */
+  as?: Identity;
+  headers?: Record<string, string>;
+}
+
+export function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers);
+  if (options.as) {
+    headers.set("x-shop-user-id", options.as.id);
+    headers.set("x-shop-user-role", options.as.role);
+  }
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  }
+  const method = options.method ?? (body === undefined ? "GET" : "POST");
+  return exports.default.fetch(new Request(`https://users${path}`, { method, headers, body }));
+}
+
+export interface RegisterFields {
+  email?: string;
+  password?: string;
+  name?: string;
+  phone?: string;
+}
+
+/** Registers a new user with a unique email and returns what was registered. */
+export async function registerUser(
+  fields: RegisterFields = {},
+): Promise<{ user: User; email: string; password: string; identity: Identity }> {
+  const input = { email: uniqueEmail(), password: DEFAULT_PASSWORD, name: "Test User", ...fields };
+  const response = await call("/api/auth/register", { body: input });
+  expect(response.status, await response.clone().text()).toBe(201);
+  const user = (await response.json()) as User;
+  return { user, email: input.email, password: input.password, identity: { id: user.id, role: user.role } };
+}
+
+/** An admin: registered as a customer, then promoted in D1 (as `npm run admin:create` would). */
+export async function registerAdmin(): Promise<{ user: User; identity: Identity }> {
+  const { user } = await registerUser({ name: "Admin" });
+  await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(user.id).run();
+  return { user: { ...user, role: "admin" }, identity: { id: user.id, role: "admin" } };
+}
+
+export function login(email: string, password: string): Promise<Response> {
+  return call("/api/auth/login", { body: { email, password } });
+}
+
+export async function loginOk(email: string, password: string): Promise<TokenPair> {
+  const response = await login(email, password);
+  expect(response.status, await response.clone().text()).toBe(200);
+  return (await response.json()) as TokenPair;
+}
+
+/** Registers a user and logs in once. */
+export async function registerAndLogin(
+  fields: RegisterFields = {},
+): Promise<{ user: User; email: string; password: string; identity: Identity; tokens: TokenPair }> {
+  const registered = await registerUser(fields);
+  return { ...registered, tokens: await loginOk(registered.email, registered.password) };
+}
+
+export function refresh(refreshToken: string): Promise<Response> {
+  return call("/api/auth/refresh", { body: { refreshToken } });
+}
+
+export async function refreshOk(refreshToken: string): Promise<TokenPair> {
+  const response = await refresh(refreshToken);
+  expect(response.status, await response.clone().text()).toBe(200);
+  return (await response.json()) as TokenPair;
+}
+
+/** Asserts an RFC 9457 problem with this status and code, and returns its document. */
+export async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  expect(response.headers.get("content-type")).toBe(PROBLEM_CONTENT_TYPE);
+  const problem = JSON.parse(text) as Problem;
+  expect(problem).toMatchObject({ status, code, type: `https://edge-shop.dev/problems/${code.replaceAll("_", "-")}` });
+  expect(problem.title).toEqual(expect.any(String));
+  expect(problem.detail).toEqual(expect.any(String));
+  expect(problem.instance).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  return problem;
+}
+
+/** Asserts a 400 validation problem whose field errors name `field` (in the path or, for unknown keys, the message). */
+export async function expectFieldError(response: Response, field: string): Promise<Problem> {
+  const problem = await expectProblem(response, 400, "validation_failed");
+  const named = (problem.errors ?? []).filter((e) => e.path === field || e.message.includes(`"${field}"`));
+  expect(named, JSON.stringify(problem.errors)).not.toHaveLength(0);
+  return problem;
+}
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  phone: string | null;
+  role: Role;
+  password_hash: string;
+  password_salt: string;
+  password_iterations: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export function userRow(id: string): Promise<UserRow | null> {
+  return env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(id).first<UserRow>();
+}
+
+export async function countUsersWithEmail(email: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE email = ?")
+    .bind(email.toLowerCase())
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** The SHA-256 (hex) under which shop-users stores a refresh token. */
+export async function refreshTokenHash(token: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export interface RefreshTokenRow {
+  token_hash: string;
+  user_id: string;
+  family_id: string;
+  created_at: number;
+  expires_at: number;
+  replaced_by: string | null;
+  revoked_at: number | null;
+}
+
+export async function refreshTokenRow(token: string): Promise<RefreshTokenRow | null> {
+  return env.DB.prepare("SELECT * FROM refresh_tokens WHERE token_hash = ?")
+    .bind(await refreshTokenHash(token))
+    .first<RefreshTokenRow>();
+}
