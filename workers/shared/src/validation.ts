@@ -3,10 +3,15 @@ import type { FieldError } from "./errors";
 import { ProblemException } from "./problem";
 
 export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)",
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    // An unknown key is an error of that key: name it in the path, one entry per key.
+    const paths = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...at, key]) : [at];
+    return paths.map((path) => ({
+      path: path.length > 0 ? path.join(".") : "(root)",
+      message: issue.code === "unrecognized_keys" ? "Unknown field." : issue.message,
+    }));
+  });
 }
 
 /** Parses a value with a schema or throws the 400 problem listing every field error. */

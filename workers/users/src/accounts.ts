@@ -40,20 +40,23 @@ export async function register(
   return ok(user);
 }
 
-async function issuePair(
+/** A new session: its first refresh token (only if the password is unchanged) and an access token. */
+async function startSession(
   deps: AccountsDeps,
   user: { id: string; role: Role },
-  familyId: string | undefined,
-): Promise<TokenPair> {
+  verifiedPasswordHash: string,
+): Promise<TokenPair | undefined> {
   const now = (deps.now ?? nowSeconds)();
   const refreshToken = newRefreshToken();
-  await deps.repo.insertRefreshToken({
+  const started = await deps.repo.insertFirstRefreshToken({
     hash: await hashRefreshToken(refreshToken),
     userId: user.id,
-    familyId: familyId ?? crypto.randomUUID(),
+    familyId: crypto.randomUUID(),
     now,
     expiresAt: now + deps.tokens.refreshTtlSeconds,
+    verifiedPasswordHash,
   });
+  if (!started) return undefined;
   return {
     accessToken: await signAccessToken(await deps.signing(), deps.tokens, { userId: user.id, role: user.role }, now),
     refreshToken,
@@ -69,7 +72,8 @@ export async function login(deps: AccountsDeps, input: LoginInput): Promise<Resu
     ? await verifyPassword(input.password, stored.password)
     : await burnPasswordCheck(input.password);
   if (!stored || !valid) return fail("invalid_credentials", BAD_CREDENTIALS);
-  return ok(await issuePair(deps, stored.user, undefined));
+  const pair = await startSession(deps, stored.user, stored.password.hash);
+  return pair ? ok(pair) : fail("invalid_credentials", BAD_CREDENTIALS);
 }
 
 /**
@@ -80,12 +84,7 @@ export async function refresh(deps: AccountsDeps, refreshToken: string): Promise
   const now = (deps.now ?? nowSeconds)();
   const oldHash = await hashRefreshToken(refreshToken);
   const successor = newRefreshToken();
-  const rotated = await deps.repo.rotateRefreshToken(
-    oldHash,
-    await hashRefreshToken(successor),
-    now,
-    now + deps.tokens.refreshTtlSeconds,
-  );
+  const rotated = await deps.repo.rotateRefreshToken(oldHash, await hashRefreshToken(successor), now);
   if (!rotated) {
     const known = await deps.repo.findRefreshToken(oldHash);
     if (known && (known.used || known.revoked)) await deps.repo.revokeFamily(known.familyId, now);
@@ -131,6 +130,15 @@ function canAccess(identity: Identity, userId: string): boolean {
   return identity.role === "admin" || identity.userId === userId;
 }
 
+/** Who may manage a profile (self or admin), checked before a request body is even read. */
+export function mayManage(identity: Identity, userId: string): Result<null> {
+  return canAccess(identity, userId) ? ok(null) : fail("forbidden", "You can only change your own profile.");
+}
+
+export function mayChangeRoles(identity: Identity): Result<null> {
+  return identity.role === "admin" ? ok(null) : fail("insufficient_scope", "Only an admin can change roles.");
+}
+
 export async function getUser(deps: AccountsDeps, identity: Identity, userId: string): Promise<Result<User>> {
   if (!canAccess(identity, userId)) return fail("forbidden", "You can only see your own profile.");
   const stored = await deps.repo.findById(userId);
@@ -143,7 +151,8 @@ export async function updateUser(
   userId: string,
   patch: UserPatch,
 ): Promise<Result<User>> {
-  if (!canAccess(identity, userId)) return fail("forbidden", "You can only change your own profile.");
+  const allowed = mayManage(identity, userId);
+  if (!allowed.ok) return allowed;
   const updated = await deps.repo.update(userId, patch);
   if (updated === "email_taken") return fail("email_taken", "An account with this email already exists.");
   return updated ? ok(updated.user) : fail("not_found", "No such user.");
@@ -155,7 +164,8 @@ export async function setRole(
   userId: string,
   role: Role,
 ): Promise<Result<User>> {
-  if (identity.role !== "admin") return fail("insufficient_scope", "Only an admin can change roles.");
+  const allowed = mayChangeRoles(identity);
+  if (!allowed.ok) return allowed;
   const updated = await deps.repo.setRole(userId, role);
   return updated ? ok(updated.user) : fail("not_found", "No such user.");
 }

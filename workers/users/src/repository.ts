@@ -121,31 +121,39 @@ export class UsersRepository {
     ]);
   }
 
-  async insertRefreshToken(token: {
+  /**
+   * Starts a session with its first refresh token, only if the user's password hash is still the
+   * one just verified: a login that races a password change gets no session that outlives it.
+   */
+  async insertFirstRefreshToken(token: {
     hash: string;
     userId: string;
     familyId: string;
     now: number;
     expiresAt: number;
-  }): Promise<void> {
-    await this.db
+    verifiedPasswordHash: string;
+  }): Promise<boolean> {
+    const result = await this.db
       .prepare(
-        "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        `INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at)
+         SELECT ?, id, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?`,
       )
-      .bind(token.hash, token.userId, token.familyId, token.now, token.expiresAt)
+      .bind(token.hash, token.familyId, token.now, token.expiresAt, token.userId, token.verifiedPasswordHash)
       .run();
+    return result.meta.changes === 1;
   }
 
   /**
    * Rotates a refresh token atomically: marks the old one used (only if it is live) and inserts its
    * successor in the same family, in one batch. Returns the owner when the rotation happened.
    * Two concurrent uses of one token cannot both succeed: the conditional UPDATE admits one.
+   * The successor keeps the family's expiry: a session lives REFRESH_TOKEN_TTL_SECONDS from its
+   * login however often it rotates.
    */
   async rotateRefreshToken(
     oldHash: string,
     newHash: string,
     now: number,
-    expiresAt: number,
   ): Promise<{ userId: string; familyId: string } | undefined> {
     const [claim, , successor] = await this.db.batch<{ user_id: string; family_id: string }>([
       this.db
@@ -157,9 +165,9 @@ export class UsersRepository {
       this.db
         .prepare(
           `INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at)
-           SELECT ?, user_id, family_id, ?, ? FROM refresh_tokens WHERE token_hash = ? AND replaced_by = ?`,
+           SELECT ?, user_id, family_id, ?, expires_at FROM refresh_tokens WHERE token_hash = ? AND replaced_by = ?`,
         )
-        .bind(newHash, now, expiresAt, oldHash, newHash),
+        .bind(newHash, now, oldHash, newHash),
       this.db.prepare("SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = ?").bind(newHash),
     ]);
     const row = successor?.results[0];
@@ -190,11 +198,14 @@ export class UsersRepository {
       .run();
   }
 
-  /** Housekeeping: drops refresh tokens that expired more than a day ago. */
-  async deleteExpiredRefreshTokens(now: number): Promise<number> {
+  /** Housekeeping: drops up to `batch` refresh tokens that expired more than a day ago. */
+  async deleteExpiredRefreshTokens(now: number, batch = 100): Promise<number> {
     const result = await this.db
-      .prepare("DELETE FROM refresh_tokens WHERE expires_at < ?")
-      .bind(now - 86_400)
+      .prepare(
+        `DELETE FROM refresh_tokens WHERE token_hash IN
+           (SELECT token_hash FROM refresh_tokens WHERE expires_at < ? LIMIT ?)`,
+      )
+      .bind(now - 86_400, batch)
       .run();
     return result.meta.changes;
   }

@@ -53,6 +53,8 @@ export const app = new Hono<UsersApp>()
     const input = await readBody(c.req.raw, LoginInputSchema);
     const result = await accounts.login(deps(c.env), input);
     if (!result.ok) c.get("log").info("login refused");
+    // Housekeeping rides on logins: a bounded delete of long-expired refresh tokens.
+    c.executionCtx.waitUntil(new UsersRepository(c.env.DB).deleteExpiredRefreshTokens(Math.floor(Date.now() / 1000)));
     return c.json(unwrap(result), 200, { "cache-control": "no-store" });
   })
   .post("/api/auth/refresh", async (c) => {
@@ -84,12 +86,14 @@ export const app = new Hono<UsersApp>()
   .patch("/api/users/:id", async (c) => {
     const identity = requireIdentity(c);
     const id = userIdParam(c.req.param("id"));
+    unwrap(accounts.mayManage(identity, id)); // 403 before 400, as at the gateway
     const patch = await readBody(c.req.raw, UserPatchSchema);
     return c.json(unwrap(await accounts.updateUser(deps(c.env), identity, id, patch)));
   })
   .put("/api/users/:id/role", async (c) => {
     const identity = requireIdentity(c);
     const id = userIdParam(c.req.param("id"));
+    unwrap(accounts.mayChangeRoles(identity));
     const input = await readBody(c.req.raw, RoleInputSchema);
     return c.json(unwrap(await accounts.setRole(deps(c.env), identity, id, input.role)));
   })

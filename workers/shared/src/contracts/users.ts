@@ -20,7 +20,12 @@ export const PhoneSchema = z
   .string()
   .regex(/^\+[1-9]\d{6,14}$/, { error: "Must be an E.164 number like +14155550123." });
 
-export const NameSchema = z.string().trim().min(1).max(100);
+export const NameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[^\p{Cc}]*$/u, { error: "Must not contain control characters." });
 
 export const UserIdSchema = z.string().regex(/^usr_[0-9a-hjkmnp-tv-z]{26}$/, { error: "Not a user id." });
 
