@@ -100,6 +100,17 @@ try {
     const docs = await fetch(`${base}/docs/swagger-ui-bundle.js`);
     expect(docs.status === 200, `docs asset: ${docs.status}`);
   });
+  await step("the 11th login for one email within 15 minutes is a 429 with Retry-After", async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 11; i++) {
+      const login = await post("/api/auth/login", { email: `nobody-${port}@example.com`, password: "wrong-password" });
+      statuses.push(login.status);
+      retryAfter = login.headers.get("retry-after");
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 401) && statuses[10] === 429, `statuses: ${statuses.join(",")}`);
+    expect(Number(retryAfter) > 0, `retry-after: ${retryAfter}`);
+  });
   console.log("smoke: all steps passed");
 } catch (error) {
   console.error(String(error));
