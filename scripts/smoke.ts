@@ -39,11 +39,17 @@ function expect(condition: boolean, message: string): void {
   if (!condition) throw new Error(message);
 }
 
+// Locally wrangler dev passes the client's CF-Connecting-IP through (on Cloudflare the edge sets
+// it): a fresh address per run keeps repeated smoke runs out of each other's anonymous quota.
+const clientIp = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
+
 async function json(
   path: string,
   init: RequestInit = {},
 ): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
-  const response = await fetch(`${base}${path}`, init);
+  const headers = new Headers(init.headers);
+  headers.set("cf-connecting-ip", clientIp);
+  const response = await fetch(`${base}${path}`, { ...init, headers });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : {}, headers: response.headers };
 }
