@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   not_found: { status: 404, title: "Not Found" },
   method_not_allowed: { status: 405, title: "Method Not Allowed" },
   conflict: { status: 409, title: "Conflict" },
+  out_of_stock: { status: 409, title: "Out of Stock" },
+  payment_declined: { status: 402, title: "Payment Declined" },
   email_taken: { status: 409, title: "Email Taken" },
   payload_too_large: { status: 413, title: "Payload Too Large" },
   unsupported_media_type: { status: 415, title: "Unsupported Media Type" },
@@ -35,4 +37,14 @@ export function statusOf(code: ErrorCode): number {
 export interface FieldError {
   path: string;
   message: string;
+}
+
+/**
+ * Transient failures are worth retrying (with backoff, through a breaker); every other code is a
+ * business answer that retrying cannot change.
+ */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set(["internal", "bad_gateway", "unavailable", "timeout"]);
+
+export function isTransient(code: ErrorCode): boolean {
+  return TRANSIENT.has(code);
 }

@@ -1,0 +1,27 @@
+import { z } from "zod";
+
+/** ISO 4217 code; money is always integer minor units with its currency. */
+export const CurrencySchema = z.string().regex(/^[A-Z]{3}$/, { error: "Must be an ISO 4217 code like EUR." });
+export const CentsSchema = z.number().int().min(0).max(100_000_000);
+
+const ID_BODY = "[0-9a-hjkmnp-tv-z]{26}";
+export const idSchema = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}_${ID_BODY}$`), { error: `Not a ${prefix}_ id.` });
+
+export const ProductIdSchema = idSchema("prd");
+export const OrderIdSchema = idSchema("ord");
+
+/** `limit` is clamped to 1..100 (never refused); `cursor` is opaque. */
+export const ListQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .catch(20)
+    .default(20)
+    .transform((n) => Math.min(100, Math.max(1, n))),
+  cursor: z.string().max(200).optional(),
+});
+export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
