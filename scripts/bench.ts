@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: throughput and latency of the gateway, measured under Miniflare's API (not
+ * through `wrangler dev`, whose proxy costs about 5x). Both Workers are built exactly as a deploy
+ * builds them, run in one workerd with a real D1 and the real RateLimiter, and loaded with
+ * autocannon on 127.0.0.1 with a bounded number of connections. Scenarios run interleaved, round
+ * after round, so they share the machine's conditions; the report gives medians over the rounds
+ * and each scenario's ratio to the /health baseline.
+ *
+ * Env: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (8).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { copyDocsAssets } from "./copy-docs-assets.ts";
+import { generateSigningKey } from "./keys.ts";
+import { ROOT, wrangler } from "./lib.ts";
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const scratch = mkdtempSync(join(tmpdir(), "edge-shop-bench-"));
+
+async function build(name: string, config: string): Promise<string> {
+  const outdir = join(scratch, name);
+  await wrangler(["deploy", "--dry-run", "--outdir", outdir, "-c", config], { quiet: true });
+  return outdir;
+}
+
+function vars(config: string): Record<string, string> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, config));
+  return { ...(workerOptions.bindings as Record<string, string>) };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+copyDocsAssets();
+const gatewayDir = await build("shop-gateway", "wrangler.toml");
+const usersDir = await build("shop-users", "workers/users/wrangler.toml");
+const signingKey = await generateSigningKey();
+// The limiter runs for every /api request, but with quotas no benchmark reaches.
+const unlimited = {
+  RATE_LIMIT_ANON: "1000000000/60",
+  RATE_LIMIT_USER: "1000000000/60",
+  RATE_LIMIT_LOGIN: "1000000000/60",
+};
+
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    defaultPersistRoot: join(scratch, "state"),
+    workers: [
+      {
+        name: "shop-gateway",
+        modules: true,
+        scriptPath: join(gatewayDir, "index.js"),
+        modulesRoot: gatewayDir,
+        compatibilityDate: "2026-11-01",
+        bindings: { ...vars("wrangler.toml"), ...unlimited },
+        durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
+        serviceBindings: { USERS: "shop-users" },
+      },
+      {
+        name: "shop-users",
+        modules: true,
+        scriptPath: join(usersDir, "index.js"),
+        modulesRoot: usersDir,
+        compatibilityDate: "2026-11-01",
+        bindings: {
+          ...vars("workers/users/wrangler.toml"),
+          JWT_SIGNING_KEY: signingKey,
+          JWT_PREVIOUS_PUBLIC_KEYS: "[]",
+        },
+        d1Databases: { DB: "bench-users-db" },
+      },
+    ],
+  } as never),
+);
+
+try {
+  const url = await mf.ready;
+  const db = await mf.getD1Database("DB", "shop-users");
+  const migration = await import("node:fs").then((fs) =>
+    fs.readFileSync(join(ROOT, "d1", "users", "migrations", "0001_users.sql"), "utf8"),
+  );
+  await db.exec(migration.replace(/--.*$/gm, "").replace(/\s*\n\s*/g, " "));
+
+  const json = { "content-type": "application/json" };
+  const credentials = { email: "bench@example.com", password: "bench-password-123" };
+  await mf.dispatchFetch(new URL("/api/auth/register", url), {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ ...credentials, name: "Bench" }),
+  });
+  const login = await mf.dispatchFetch(new URL("/api/auth/login", url), {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify(credentials),
+  });
+  const { accessToken } = (await login.json()) as { accessToken: string };
+
+  const scenarios = [
+    { name: "GET /health (baseline: gateway + users RPC + D1 ping)", path: "/health", headers: {} },
+    {
+      name: "GET /api/users/me (JWT verify + RateLimiter DO + forward + D1)",
+      path: "/api/users/me",
+      headers: { authorization: `Bearer ${accessToken}` },
+    },
+    { name: "GET /api/nope (anonymous: RateLimiter DO + 404 problem)", path: "/api/nope", headers: {} },
+  ];
+  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; non2xx: number }>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const scenario of scenarios) {
+      const run = await autocannon({
+        url: new URL(scenario.path, url).toString(),
+        headers: scenario.headers,
+        connections,
+        duration: seconds,
+      });
+      const entry = results.get(scenario.name) ?? { rps: [], p50: [], p99: [], non2xx: 0 };
+      entry.rps.push(run.requests.average);
+      entry.p50.push(run.latency.p50);
+      entry.p99.push(run.latency.p99);
+      entry.non2xx += scenario.path === "/api/nope" ? 0 : run.non2xx;
+      results.set(scenario.name, entry);
+      console.log(
+        `round ${round}: ${scenario.path} ${run.requests.average.toFixed(0)} req/s, p50 ${run.latency.p50} ms`,
+      );
+    }
+  }
+  const baseline = median(results.get(scenarios[0]?.name ?? "")?.rps ?? [1]);
+  console.log(`\n${rounds} rounds x ${seconds} s, ${connections} connections, medians:`);
+  console.log("| scenario | req/s | p50 ms | p99 ms | vs /health |");
+  console.log("|---|---|---|---|---|");
+  for (const [name, entry] of results) {
+    const rps = median(entry.rps);
+    console.log(
+      `| ${name} | ${rps.toFixed(0)} | ${median(entry.p50)} | ${median(entry.p99)} | ${(rps / baseline).toFixed(2)} |`,
+    );
+    if (entry.non2xx > 0) console.log(`  warning: ${entry.non2xx} unexpected non-2xx answers`);
+  }
+} finally {
+  await mf.dispose();
+  rmSync(scratch, { recursive: true, force: true });
+}
