@@ -9,10 +9,15 @@ const TARGETS: { file: string; configs: string[]; runtime: boolean }[] = [
   { file: "types/worker-runtime.d.ts", configs: ["wrangler.toml"], runtime: true },
   {
     file: "workers/gateway/worker-configuration.d.ts",
-    configs: ["wrangler.toml", "workers/users/wrangler.toml"],
+    configs: ["wrangler.toml", "workers/users/wrangler.toml", "workers/resilience/wrangler.toml"],
     runtime: false,
   },
   { file: "workers/users/worker-configuration.d.ts", configs: ["workers/users/wrangler.toml"], runtime: false },
+  {
+    file: "workers/resilience/worker-configuration.d.ts",
+    configs: ["workers/resilience/wrangler.toml"],
+    runtime: false,
+  },
 ];
 
 const check = process.argv.includes("--check");

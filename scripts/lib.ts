@@ -8,10 +8,11 @@ export const STATE_DIR = join(ROOT, ".wrangler", "state");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
 /** Every Worker, in deploy order (SPEC.md section 1): bound Workers before the ones that bind them. */
-export const WORKERS = [
+export const WORKERS: readonly { name: string; config: string; d1: readonly string[] }[] = [
+  { name: "shop-resilience", config: "workers/resilience/wrangler.toml", d1: [] },
   { name: "shop-users", config: "workers/users/wrangler.toml", d1: ["users-db"] },
   { name: "shop-gateway", config: "wrangler.toml", d1: [] },
-] as const;
+];
 
 /** Offline-friendly wrangler: no Request.cf fetch, no telemetry. */
 export const WRANGLER_ENV = {

@@ -52,5 +52,20 @@ export function usersAuxWorker(keys: TestKeys) {
   };
 }
 
+/** shop-resilience as an auxiliary Worker: hosts the CircuitBreaker objects other Workers bind. */
+export function resilienceAuxWorker(bindings: Record<string, string> = {}) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "workers", "resilience", "wrangler.toml"));
+  return {
+    name: "shop-resilience",
+    modules: true,
+    compatibilityDate: workerOptions.compatibilityDate as string,
+    compatibilityFlags: workerOptions.compatibilityFlags as string[],
+    scriptPath: join(ROOT, ".test-workers", "shop-resilience", "index.js"),
+    modulesRoot: join(ROOT, ".test-workers", "shop-resilience"),
+    bindings: { ...(workerOptions.bindings as Record<string, string>), ...bindings },
+    durableObjects: { CIRCUIT_BREAKER: { className: "CircuitBreaker", useSQLite: true } },
+  };
+}
+
 /** The database id shop-users' wrangler config gives users-db: the runner binds the same storage. */
 export const USERS_DB_ID = "00000000-0000-4000-8000-000000000001";

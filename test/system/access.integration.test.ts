@@ -157,11 +157,25 @@ describe("bad input", () => {
   });
 });
 
+describe("operations", () => {
+  it("lists the circuit breakers for admins only", async () => {
+    const admin = await registerAndLogin({ role: "admin" });
+    const customer = await registerAndLogin();
+    const res = await call("/api/admin/breakers", { token: admin.accessToken });
+    expect(res.status).toBe(200);
+    const { items } = (await res.json()) as { items: { name: string; state: string }[] };
+    expect(items.map((b) => b.name)).toEqual(["catalog", "payments", "psp:a", "psp:b"]);
+    expect(items.every((b) => b.state === "closed")).toBe(true);
+    expect((await call("/api/admin/breakers", { token: customer.accessToken })).status).toBe(403);
+    expect((await call("/api/admin/breakers")).status).toBe(401);
+  });
+});
+
 describe("platform endpoints", () => {
   it("reports health of every bound service without rate limiting", async () => {
     const res = await call("/health");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", services: { users: "ok" } });
+    expect(await res.json()).toEqual({ status: "ok", services: { users: "ok", resilience: "ok" } });
     expect(res.headers.get("ratelimit")).toBeNull();
   });
 
@@ -179,6 +193,7 @@ describe("platform endpoints", () => {
         "/api/auth/password",
         "/api/auth/refresh",
         "/api/auth/register",
+        "/api/admin/breakers",
         "/api/users/me",
         "/api/users/{id}",
         "/api/users/{id}/role",

@@ -1,7 +1,14 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { makeTestKeys, ROOT, USERS_DB_ID, usersAuxWorker, usersMigrations } from "../support/node-config.ts";
+import {
+  makeTestKeys,
+  ROOT,
+  resilienceAuxWorker,
+  USERS_DB_ID,
+  usersAuxWorker,
+  usersMigrations,
+} from "../support/node-config.ts";
 
 /**
  * The system as users meet it: the gateway is the main Worker (it hosts the RateLimiter), the real
@@ -17,7 +24,7 @@ export default defineProject(async () => {
         miniflare: {
           d1Databases: { USERS_DB: USERS_DB_ID },
           bindings: { TEST_MIGRATIONS: await usersMigrations() },
-          workers: [usersAuxWorker(keys)],
+          workers: [usersAuxWorker(keys), resilienceAuxWorker()],
         },
       }),
     ],

@@ -10,12 +10,13 @@ import { stripInternalHeaders } from "./middleware/identity-headers";
 import { rateLimit } from "./middleware/rate-limit";
 import { corsPolicy, securityHeaders } from "./middleware/security";
 import { sizeLimits } from "./middleware/size-limits";
+import { ADMIN_ROUTES } from "./routes/admin";
 import { mountDocs } from "./routes/docs";
 import { mountPlatformRoutes } from "./routes/platform";
 import { allowedMethods, mountRoutes, type ProxyRoute } from "./routes/table";
 import { USER_ROUTES } from "./routes/users";
 
-export const PROXY_ROUTES: readonly ProxyRoute[] = [...USER_ROUTES];
+export const PROXY_ROUTES: readonly ProxyRoute[] = [...USER_ROUTES, ...ADMIN_ROUTES];
 
 const PLATFORM_PATHS = [
   { method: "get", path: "/health" },

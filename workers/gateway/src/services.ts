@@ -4,6 +4,7 @@
  */
 export const SERVICES = {
   users: (env: Env) => env.USERS,
+  resilience: (env: Env) => env.RESILIENCE,
 } as const satisfies Record<string, (env: Env) => { health(): Promise<unknown> }>;
 
 export type ServiceName = keyof typeof SERVICES;
