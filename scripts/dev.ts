@@ -30,6 +30,23 @@ async function prepare(): Promise<void> {
       });
     }
   }
+  // Demo products (fixed ids, inserted only if missing).
+  await wrangler(
+    [
+      "d1",
+      "execute",
+      "catalog-db",
+      "--local",
+      "--persist-to",
+      STATE_DIR,
+      "-c",
+      "workers/catalog/wrangler.toml",
+      "--file",
+      "d1/catalog/seed.sql",
+    ],
+    { quiet: true },
+  );
+  console.log("seeded demo products");
   // Creates the admin only if missing; an existing admin@example.com keeps its password.
   const seed = (await adminSql(admin)).replace(
     /ON CONFLICT \(email\) DO UPDATE SET .*;$/,

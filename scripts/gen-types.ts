@@ -5,19 +5,22 @@
  */
 import { wrangler } from "./lib.ts";
 
+/** A Worker's Env file: its own config first, then the configs of the Workers it binds. */
+const worker = (dir: string, binds: string[] = []) => ({
+  file: dir === "gateway" ? "workers/gateway/worker-configuration.d.ts" : `workers/${dir}/worker-configuration.d.ts`,
+  configs: [
+    dir === "gateway" ? "wrangler.toml" : `workers/${dir}/wrangler.toml`,
+    ...binds.map((b) => `workers/${b}/wrangler.toml`),
+  ],
+  runtime: false,
+});
+
 const TARGETS: { file: string; configs: string[]; runtime: boolean }[] = [
   { file: "types/worker-runtime.d.ts", configs: ["wrangler.toml"], runtime: true },
-  {
-    file: "workers/gateway/worker-configuration.d.ts",
-    configs: ["wrangler.toml", "workers/users/wrangler.toml", "workers/resilience/wrangler.toml"],
-    runtime: false,
-  },
-  { file: "workers/users/worker-configuration.d.ts", configs: ["workers/users/wrangler.toml"], runtime: false },
-  {
-    file: "workers/resilience/worker-configuration.d.ts",
-    configs: ["workers/resilience/wrangler.toml"],
-    runtime: false,
-  },
+  worker("gateway", ["users", "resilience", "catalog"]),
+  worker("users"),
+  worker("resilience"),
+  worker("catalog"),
 ];
 
 const check = process.argv.includes("--check");

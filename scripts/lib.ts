@@ -10,6 +10,7 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 /** Every Worker, in deploy order (SPEC.md section 1): bound Workers before the ones that bind them. */
 export const WORKERS: readonly { name: string; config: string; d1: readonly string[] }[] = [
   { name: "shop-resilience", config: "workers/resilience/wrangler.toml", d1: [] },
+  { name: "shop-catalog", config: "workers/catalog/wrangler.toml", d1: ["catalog-db"] },
   { name: "shop-users", config: "workers/users/wrangler.toml", d1: ["users-db"] },
   { name: "shop-gateway", config: "wrangler.toml", d1: [] },
 ];

@@ -32,40 +32,64 @@ export function usersMigrations() {
   return readD1Migrations(join(ROOT, "d1", "users", "migrations"));
 }
 
-/** shop-users as an auxiliary Worker: its wrangler config's bindings, its built script, test secrets. */
-export function usersAuxWorker(keys: TestKeys) {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "workers", "users", "wrangler.toml"));
-  // Only what the built script needs: its runtime settings and bindings (secrets come from the test).
+export interface AuxOptions {
+  /** Extra or overriding bindings (secrets, test settings). */
+  bindings?: Record<string, string>;
+  /** Durable Objects the Worker hosts (SQLite) or binds from another Worker. */
+  durableObjects?: Record<string, { className: string; useSQLite?: boolean; scriptName?: string }>;
+  /** Service bindings to other auxiliary Workers, by binding name. */
+  serviceBindings?: Record<string, string>;
+  /** Sends the Worker's outbound fetches to another Worker (e.g. the PSP simulator). */
+  outboundService?: string;
+}
+
+/**
+ * A Worker as an auxiliary Worker of a test project: the runtime settings, vars and D1 bindings of
+ * its wrangler config, its script as `npm test` built it (scripts/build-test-workers.ts), and the
+ * test's own settings. Auxiliary Workers must be built JavaScript and take their secrets from here.
+ */
+export function auxWorker(name: string, dir: string, options: AuxOptions = {}) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "workers", dir, "wrangler.toml"));
+  const built = join(ROOT, ".test-workers", name);
   return {
+    name,
+    modules: true,
+    scriptPath: join(built, "index.js"),
+    modulesRoot: built,
     compatibilityDate: workerOptions.compatibilityDate as string,
     compatibilityFlags: workerOptions.compatibilityFlags as string[],
+    bindings: { ...(workerOptions.bindings as Record<string, string>), ...options.bindings },
     d1Databases: workerOptions.d1Databases as Record<string, { id: string }>,
-    name: "shop-users",
-    modules: true,
-    scriptPath: join(ROOT, ".test-workers", "shop-users", "index.js"),
-    modulesRoot: join(ROOT, ".test-workers", "shop-users"),
-    bindings: {
-      ...(workerOptions.bindings as Record<string, string>),
-      JWT_SIGNING_KEY: keys.signingKey,
-      JWT_PREVIOUS_PUBLIC_KEYS: keys.previousPublicKeys,
-    },
+    ...(options.durableObjects ? { durableObjects: options.durableObjects } : {}),
+    ...(options.serviceBindings ? { serviceBindings: options.serviceBindings } : {}),
+    ...(options.outboundService ? { outboundService: options.outboundService } : {}),
   };
 }
 
-/** shop-resilience as an auxiliary Worker: hosts the CircuitBreaker objects other Workers bind. */
+/** shop-users with the test's signing keys. */
+export function usersAuxWorker(keys: TestKeys) {
+  return auxWorker("shop-users", "users", {
+    bindings: { JWT_SIGNING_KEY: keys.signingKey, JWT_PREVIOUS_PUBLIC_KEYS: keys.previousPublicKeys },
+  });
+}
+
+/** shop-resilience: hosts the CircuitBreaker objects other Workers bind. */
 export function resilienceAuxWorker(bindings: Record<string, string> = {}) {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "workers", "resilience", "wrangler.toml"));
-  return {
-    name: "shop-resilience",
-    modules: true,
-    compatibilityDate: workerOptions.compatibilityDate as string,
-    compatibilityFlags: workerOptions.compatibilityFlags as string[],
-    scriptPath: join(ROOT, ".test-workers", "shop-resilience", "index.js"),
-    modulesRoot: join(ROOT, ".test-workers", "shop-resilience"),
-    bindings: { ...(workerOptions.bindings as Record<string, string>), ...bindings },
+  return auxWorker("shop-resilience", "resilience", {
+    bindings,
     durableObjects: { CIRCUIT_BREAKER: { className: "CircuitBreaker", useSQLite: true } },
-  };
+  });
+}
+
+/** shop-catalog with its D1. */
+export function catalogAuxWorker() {
+  return auxWorker("shop-catalog", "catalog");
+}
+
+export function catalogMigrations() {
+  return readD1Migrations(join(ROOT, "d1", "catalog", "migrations"));
 }
 
 /** The database id shop-users' wrangler config gives users-db: the runner binds the same storage. */
 export const USERS_DB_ID = "00000000-0000-4000-8000-000000000001";
+export const CATALOG_DB_ID = "00000000-0000-4000-8000-000000000002";

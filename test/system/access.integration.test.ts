@@ -175,7 +175,7 @@ describe("platform endpoints", () => {
   it("reports health of every bound service without rate limiting", async () => {
     const res = await call("/health");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", services: { users: "ok", resilience: "ok" } });
+    expect(await res.json()).toEqual({ status: "ok", services: { users: "ok", catalog: "ok", resilience: "ok" } });
     expect(res.headers.get("ratelimit")).toBeNull();
   });
 
@@ -194,6 +194,9 @@ describe("platform endpoints", () => {
         "/api/auth/refresh",
         "/api/auth/register",
         "/api/admin/breakers",
+        "/api/products",
+        "/api/products/{id}",
+        "/api/products/{id}/restock",
         "/api/users/me",
         "/api/users/{id}",
         "/api/users/{id}/role",

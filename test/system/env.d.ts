@@ -4,5 +4,7 @@ declare namespace Cloudflare {
   interface Env {
     USERS_DB: D1Database;
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    CATALOG_DB: D1Database;
+    TEST_CATALOG_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }

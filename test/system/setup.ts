@@ -4,4 +4,5 @@ import { beforeAll } from "vitest";
 
 beforeAll(async () => {
   await applyD1Migrations(env.USERS_DB, env.TEST_MIGRATIONS);
+  await applyD1Migrations(env.CATALOG_DB, env.TEST_CATALOG_MIGRATIONS);
 });

@@ -2,6 +2,9 @@ import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import {
+  CATALOG_DB_ID,
+  catalogAuxWorker,
+  catalogMigrations,
   makeTestKeys,
   ROOT,
   resilienceAuxWorker,
@@ -22,9 +25,9 @@ export default defineProject(async () => {
       cloudflareTest({
         wrangler: { configPath: join(ROOT, "wrangler.toml") },
         miniflare: {
-          d1Databases: { USERS_DB: USERS_DB_ID },
-          bindings: { TEST_MIGRATIONS: await usersMigrations() },
-          workers: [usersAuxWorker(keys), resilienceAuxWorker()],
+          d1Databases: { USERS_DB: USERS_DB_ID, CATALOG_DB: CATALOG_DB_ID },
+          bindings: { TEST_MIGRATIONS: await usersMigrations(), TEST_CATALOG_MIGRATIONS: await catalogMigrations() },
+          workers: [usersAuxWorker(keys), resilienceAuxWorker(), catalogAuxWorker()],
         },
       }),
     ],

@@ -11,12 +11,13 @@ import { rateLimit } from "./middleware/rate-limit";
 import { corsPolicy, securityHeaders } from "./middleware/security";
 import { sizeLimits } from "./middleware/size-limits";
 import { ADMIN_ROUTES } from "./routes/admin";
+import { CATALOG_ROUTES } from "./routes/catalog";
 import { mountDocs } from "./routes/docs";
 import { mountPlatformRoutes } from "./routes/platform";
 import { allowedMethods, mountRoutes, type ProxyRoute } from "./routes/table";
 import { USER_ROUTES } from "./routes/users";
 
-export const PROXY_ROUTES: readonly ProxyRoute[] = [...USER_ROUTES, ...ADMIN_ROUTES];
+export const PROXY_ROUTES: readonly ProxyRoute[] = [...USER_ROUTES, ...CATALOG_ROUTES, ...ADMIN_ROUTES];
 
 const PLATFORM_PATHS = [
   { method: "get", path: "/health" },

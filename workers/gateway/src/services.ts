@@ -4,6 +4,7 @@
  */
 export const SERVICES = {
   users: (env: Env) => env.USERS,
+  catalog: (env: Env) => env.CATALOG,
   resilience: (env: Env) => env.RESILIENCE,
 } as const satisfies Record<string, (env: Env) => { health(): Promise<unknown> }>;
 

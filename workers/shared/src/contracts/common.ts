@@ -11,14 +11,16 @@ export const idSchema = (prefix: string) =>
 export const ProductIdSchema = idSchema("prd");
 export const OrderIdSchema = idSchema("ord");
 
-/** `limit` is clamped to 1..100 (never refused); `cursor` is opaque. */
+/** `limit` is clamped to 1..100 and defaults to 20 (never refused); `cursor` is opaque. */
 export const ListQuerySchema = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .catch(20)
-    .default(20)
-    .transform((n) => Math.min(100, Math.max(1, n))),
+  limit: z
+    .string()
+    .optional()
+    .transform((text) => {
+      const n = Number.parseInt(text ?? "", 10);
+      return Number.isNaN(n) ? 20 : Math.min(100, Math.max(1, n));
+    })
+    .meta({ description: "1..100, default 20; out-of-range values are clamped" }),
   cursor: z.string().max(200).optional(),
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;

@@ -1,0 +1,63 @@
+import { Hono } from "hono";
+import {
+  ProductCreateSchema,
+  ProductIdSchema,
+  ProductPatchSchema,
+  RestockSchema,
+} from "../../shared/src/contracts/catalog";
+import {
+  type AppEnv,
+  identityFromGateway,
+  notFoundProblem,
+  onProblem,
+  requestContext,
+  requireIdentity,
+} from "../../shared/src/http";
+import { unwrap } from "../../shared/src/result";
+import { parseOrThrow, readBody } from "../../shared/src/validation";
+import { ProductListQuerySchema } from "./cursor";
+import * as products from "./products";
+import { CatalogRepository } from "./repository";
+
+type CatalogApp = AppEnv<Env>;
+
+const deps = (env: Env): products.ProductsDeps => ({ repo: new CatalogRepository(env.DB) });
+
+const productIdParam = (id: string) => parseOrThrow(ProductIdSchema, id, "product id");
+
+/** The HTTP app of shop-catalog, reached only by the gateway over the service binding. */
+export const app = new Hono<CatalogApp>()
+  .use(requestContext({ service: "shop-catalog", trustCaller: true }))
+  .use(identityFromGateway())
+  .get("/api/products", async (c) => {
+    const query = parseOrThrow(ProductListQuerySchema, c.req.query(), "query");
+    return c.json(await products.listProducts(deps(c.env), c.var.identity, query));
+  })
+  .get("/api/products/:id", async (c) => {
+    const id = productIdParam(c.req.param("id"));
+    return c.json(unwrap(await products.getProduct(deps(c.env), c.var.identity, id)));
+  })
+  // Admin routes: 401, then 403, before any input is read (as at the gateway).
+  .post("/api/products", async (c) => {
+    unwrap(products.mayManage(requireIdentity(c)));
+    const input = await readBody(c.req.raw, ProductCreateSchema);
+    const product = await products.createProduct(deps(c.env), input);
+    c.get("log").info("product created", { productId: product.id });
+    return c.json(product, 201, { location: `/api/products/${product.id}` });
+  })
+  .patch("/api/products/:id", async (c) => {
+    unwrap(products.mayManage(requireIdentity(c)));
+    const id = productIdParam(c.req.param("id"));
+    const patch = await readBody(c.req.raw, ProductPatchSchema);
+    return c.json(unwrap(await products.updateProduct(deps(c.env), id, patch)));
+  })
+  .post("/api/products/:id/restock", async (c) => {
+    unwrap(products.mayManage(requireIdentity(c)));
+    const id = productIdParam(c.req.param("id"));
+    const { quantity } = await readBody(c.req.raw, RestockSchema);
+    const product = unwrap(await products.restock(deps(c.env), id, quantity));
+    c.get("log").info("product restocked", { productId: id, quantity });
+    return c.json(product);
+  })
+  .notFound(notFoundProblem)
+  .onError(onProblem);

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import {
+  ProductCreateSchema,
+  ProductIdSchema,
+  ProductPageSchema,
+  ProductPatchSchema,
+  ProductSchema,
+  RestockSchema,
+} from "../../../shared/src/contracts/catalog";
+import { ListQuerySchema } from "../../../shared/src/contracts/common";
+import type { ProxyRoute } from "./table";
+
+const catalog = (env: Env) => env.CATALOG;
+const ProductParams = z.object({ id: ProductIdSchema });
+
+/** Public routes served by shop-catalog. Admins also see `reserved` and `sold`. */
+export const CATALOG_ROUTES: ProxyRoute[] = [
+  {
+    method: "get",
+    path: "/api/products",
+    summary: "List products, newest first",
+    tag: "catalog",
+    access: "public",
+    service: catalog,
+    query: ListQuerySchema,
+    success: { status: 200, description: "A page of products", schema: ProductPageSchema },
+  },
+  {
+    method: "get",
+    path: "/api/products/{id}",
+    summary: "One product",
+    tag: "catalog",
+    access: "public",
+    service: catalog,
+    params: ProductParams,
+    success: { status: 200, description: "The product", schema: ProductSchema },
+    errors: [404],
+  },
+  {
+    method: "post",
+    path: "/api/products",
+    summary: "Create a product",
+    tag: "catalog",
+    access: "admin",
+    service: catalog,
+    body: ProductCreateSchema,
+    success: { status: 201, description: "The new product", schema: ProductSchema },
+  },
+  {
+    method: "patch",
+    path: "/api/products/{id}",
+    summary: "Change a product's name, description or price",
+    tag: "catalog",
+    access: "admin",
+    service: catalog,
+    params: ProductParams,
+    body: ProductPatchSchema,
+    success: { status: 200, description: "The updated product", schema: ProductSchema },
+    errors: [404],
+  },
+  {
+    method: "post",
+    path: "/api/products/{id}/restock",
+    summary: "Add stock",
+    tag: "catalog",
+    access: "admin",
+    service: catalog,
+    params: ProductParams,
+    body: RestockSchema,
+    success: { status: 200, description: "The product with its new stock", schema: ProductSchema },
+    errors: [404],
+  },
+];
