@@ -1,0 +1,751 @@
+/**
+ * The pure core of the OrderSaga Durable Object (SPEC.md section 4): no I/O, no clock, no sleeps.
+ * Every change is `transition(state, event, now, config, random) -> {state, commands, wakeAt, reply}`.
+ *
+ * The wrapper (the Durable Object) does, for every event, with no await between read and write:
+ *   1. load the state, call `transition`, store `state` (skip the write when it is the same object);
+ *   2. set the one alarm to `wakeAt` (or delete it when null), so every timer (retry backoffs,
+ *      call watchdogs, unconfirmed emits) is multiplexed on the earliest due time;
+ *   3. perform the `commands` in order, feeding each answer back as an event:
+ *      `call` -> run the step (STEPS[step] says which method, and whether through a breaker), then
+ *      `step_result` with the same step and attempt; `emit` -> write the event to the orders outbox
+ *      (idempotent by `id`), then `emitted`.
+ *   On `alarm()` it feeds `alarm`; when the object starts (constructor) it feeds `resume`.
+ *
+ * Delivery contract: at least once. A call whose answer never came back (the object restarted, or
+ * no answer within `callTimeoutMs`) is issued again as a new attempt, so every step must be
+ * idempotent by order id downstream (catalog and payments are; the orders writes are conditional).
+ * Only the answer to the current attempt counts: late, duplicated or stale `step_result`s (a lower
+ * attempt, another step, a step no longer running) change nothing.
+ *
+ * A transition that changes nothing returns the very same state object.
+ */
+import type { BreakerTrace } from "../../workers/shared/src/breaker-client";
+import { type ErrorCode, isTransient } from "../../workers/shared/src/errors";
+import { type BackoffPolicy, fullJitterDelay } from "../../workers/shared/src/retry";
+import {
+  FINAL_COMPENSATION,
+  type Flow,
+  FORWARD_STEPS,
+  type OrderReason,
+  PIVOT_STEP,
+  REFUND_STEPS,
+  type StepName,
+  specOf,
+} from "./steps";
+
+export type { Flow, OrderReason, StepName } from "./steps";
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+export interface SagaConfig {
+  /** Before the pivot, transient failures are retried until `start + deadlineMs`, then compensated. */
+  deadlineMs: number;
+  /** Backoff of forward and refund steps (full jitter). */
+  backoff: BackoffPolicy;
+  /** Backoff of compensation steps (full jitter, capped). */
+  compensationBackoff: BackoffPolicy;
+  /** A compensation that failed this many attempts makes the saga `compensation_failed`. */
+  maxCompensationAttempts: number;
+  /** A call (or an emit) with no answer after this long is presumed lost and issued again. */
+  callTimeoutMs: number;
+  /** Attempts kept in each step's history (the latest ones); `attempts` still counts them all. */
+  attemptLogLimit: number;
+}
+
+/**
+ * Defaults: a 2-minute deadline before the pivot; forward retries 0..min(10 s, 200 ms * 2^n);
+ * compensation retries 0..min(30 s, 1 s * 2^n), at most 10 attempts; a call with no answer after
+ * 60 s is issued again (longer than any provider latency the simulator injects, 30 s).
+ */
+export const DEFAULT_SAGA_CONFIG: Readonly<SagaConfig> = {
+  deadlineMs: 120_000,
+  backoff: { baseMs: 200, capMs: 10_000 },
+  compensationBackoff: { baseMs: 1_000, capMs: 30_000 },
+  maxCompensationAttempts: 10,
+  callTimeoutMs: 60_000,
+  attemptLogLimit: 20,
+};
+
+/** The configuration variables a saga reads; each falls back to its default when unset or empty. */
+export interface SagaVars {
+  SAGA_DEADLINE_MS?: string;
+  SAGA_BACKOFF_BASE_MS?: string;
+  SAGA_BACKOFF_CAP_MS?: string;
+  SAGA_COMPENSATION_BACKOFF_BASE_MS?: string;
+  SAGA_COMPENSATION_BACKOFF_CAP_MS?: string;
+  SAGA_MAX_COMPENSATION_ATTEMPTS?: string;
+  SAGA_CALL_TIMEOUT_MS?: string;
+}
+
+function integerVar(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < min) {
+    throw new Error(`${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+/** Reads the saga settings; a bad value throws, so a misconfigured saga fails loudly. */
+export function sagaConfig(vars: SagaVars): SagaConfig {
+  const d = DEFAULT_SAGA_CONFIG;
+  return {
+    deadlineMs: integerVar("SAGA_DEADLINE_MS", vars.SAGA_DEADLINE_MS, d.deadlineMs, 0),
+    backoff: {
+      baseMs: integerVar("SAGA_BACKOFF_BASE_MS", vars.SAGA_BACKOFF_BASE_MS, d.backoff.baseMs, 1),
+      capMs: integerVar("SAGA_BACKOFF_CAP_MS", vars.SAGA_BACKOFF_CAP_MS, d.backoff.capMs, 1),
+    },
+    compensationBackoff: {
+      baseMs: integerVar(
+        "SAGA_COMPENSATION_BACKOFF_BASE_MS",
+        vars.SAGA_COMPENSATION_BACKOFF_BASE_MS,
+        d.compensationBackoff.baseMs,
+        1,
+      ),
+      capMs: integerVar(
+        "SAGA_COMPENSATION_BACKOFF_CAP_MS",
+        vars.SAGA_COMPENSATION_BACKOFF_CAP_MS,
+        d.compensationBackoff.capMs,
+        1,
+      ),
+    },
+    maxCompensationAttempts: integerVar(
+      "SAGA_MAX_COMPENSATION_ATTEMPTS",
+      vars.SAGA_MAX_COMPENSATION_ATTEMPTS,
+      d.maxCompensationAttempts,
+      1,
+    ),
+    callTimeoutMs: integerVar("SAGA_CALL_TIMEOUT_MS", vars.SAGA_CALL_TIMEOUT_MS, d.callTimeoutMs, 1),
+    attemptLogLimit: d.attemptLogLimit,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// State (plain JSON: store it as one value)
+
+/** The saga's public state (`saga.state` of an order). */
+export type SagaStatus = "running" | "compensating" | "completed" | "cancelled" | "compensation_failed";
+export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "compensated" | "skipped";
+export type Canceller = "customer" | "admin";
+
+/**
+ * An attempt's or a step's error: a dependency's code, or one of the saga's own:
+ * `no_result` (the answer never came back), `deadline_exceeded`, `cancelled`.
+ */
+export type StepErrorCode = ErrorCode | "no_result" | "deadline_exceeded" | "cancelled";
+export interface StepError {
+  code: StepErrorCode;
+  detail: string;
+}
+
+export type AttemptOutcome = "in_flight" | "succeeded" | "failed" | "no_result";
+
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: number;
+  endedAt: number | null;
+  /** The breaker's answer for this attempt; null for local steps and for answers that never came. */
+  breaker: BreakerTrace | null;
+  outcome: AttemptOutcome;
+  error?: StepError;
+}
+
+export interface StepRecord {
+  name: StepName;
+  flow: Flow;
+  status: StepStatus;
+  /** Attempts issued so far (a lost attempt counts). */
+  attempts: number;
+  /** Epoch ms of the first attempt, and of the step's end. */
+  startedAt: number | null;
+  endedAt: number | null;
+  /** Why the step failed, or the last failure of a step still retrying. Cleared on success. */
+  error?: StepError;
+  /**
+   * Whether the step may have changed its dependency: it succeeded, or an attempt reached the
+   * dependency and its answer was transient or lost. Such a step is compensated. A definitive
+   * business answer (a decline, a shortfall) holds nothing: downstream is idempotent by order id,
+   * so an earlier attempt that had taken effect would have been answered with that effect.
+   */
+  mayHaveEffect: boolean;
+  /** The latest `attemptLogLimit` attempts. */
+  history: AttemptRecord[];
+}
+
+/** The one step being worked on: its call is out (`calling`), or it waits for its retry (`waiting`). */
+export interface ActiveStep {
+  step: StepName;
+  attempt: number;
+  phase: "calling" | "waiting";
+  /** calling: when the call is presumed lost; waiting: when to retry. */
+  dueAt: number;
+}
+
+export type SagaEventType = "order.saga.completed" | "order.saga.failed" | "order.saga.compensation_failed";
+
+export interface SagaEventData {
+  orderId: string;
+  state: SagaStatus;
+  reason?: OrderReason;
+  /** compensation_failed: the compensation that gave up. */
+  step?: StepName;
+}
+
+export interface PendingEmit {
+  /** Stable per saga and event type: the wrapper's dedupe key. */
+  id: string;
+  event: SagaEventType;
+  data: SagaEventData;
+  /** Issued again from this time on until the wrapper confirms it with `emitted`. */
+  dueAt: number;
+}
+
+export interface SagaState {
+  version: 1;
+  orderId: string;
+  status: SagaStatus;
+  /** The sequence being run: forward, then either compensation or (after a refund request) refund. */
+  flow: Flow;
+  reason: OrderReason | null;
+  createdAt: number;
+  startedAt: number | null;
+  /** Before the pivot no retry is scheduled past this time (epoch ms). */
+  deadlineAt: number | null;
+  /** When the pivot was taken; from then on the saga only goes forward. */
+  pivotAt: number | null;
+  /** When the saga came to rest (completed, cancelled, compensation_failed). */
+  endedAt: number | null;
+  cancel: { by: Canceller; at: number } | null;
+  refund: { by: Canceller; at: number } | null;
+  /** Forward steps from the start, then compensation or refund steps as they are planned. */
+  steps: StepRecord[];
+  active: ActiveStep | null;
+  /** Events raised and not yet confirmed by the wrapper. */
+  outbox: PendingEmit[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events, commands, replies
+
+export type StepResult = { ok: true } | { ok: false; code: ErrorCode; detail: string };
+
+export type SagaInput =
+  /** Begin (idempotent: a started or cancelled saga ignores it). */
+  | { type: "start" }
+  /** The answer to `call {step, attempt}`; `breaker` is null for local steps (target `orders`). */
+  | { type: "step_result"; step: StepName; attempt: number; result: StepResult; breaker: BreakerTrace | null }
+  /** The alarm fired: whatever is due now runs (a retry, a lost call, an unconfirmed emit). */
+  | { type: "alarm" }
+  /** The object (re)started: nothing it had started is still running, so re-issue it. */
+  | { type: "resume" }
+  | { type: "cancel"; by: Canceller }
+  | { type: "refund"; by: Canceller }
+  /** The wrapper stored the event of an `emit` command. */
+  | { type: "emitted"; id: string };
+
+export type SagaCommand =
+  /** Perform `step` once (attempt number `attempt`); `reason` is set for cancel_order only. */
+  | { type: "call"; step: StepName; attempt: number; orderId: string; reason?: OrderReason }
+  | { type: "emit"; id: string; event: SagaEventType; data: SagaEventData };
+
+export type CancelReply =
+  /** The saga stops and compensates (at once, or when the call now out answers). Repeats say so too. */
+  | { accepted: true; reason: OrderReason }
+  /**
+   * past_pivot: the order is confirmed (refund it instead); compensating: it is already being
+   * cancelled for `reason`; cancelled / compensation_failed: nothing left to stop.
+   */
+  | {
+      accepted: false;
+      refused: "past_pivot" | "compensating" | "cancelled" | "compensation_failed";
+      reason: OrderReason | null;
+    };
+
+export type RefundReply =
+  /** queued: the forward steps finish first (they only go forward), then the refund runs. */
+  | { accepted: true; queued: boolean }
+  /** not_confirmed: the pivot was not taken (cancel instead) or the saga compensated. */
+  | { accepted: false; refused: "not_confirmed" };
+
+export interface Transition {
+  state: SagaState;
+  commands: SagaCommand[];
+  /** When the object's single alarm must fire next; null: no alarm. */
+  wakeAt: number | null;
+  /** For `cancel` and `refund`, the answer to give the caller; otherwise null. */
+  reply: CancelReply | RefundReply | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Construction and views
+
+function newStep(name: StepName): StepRecord {
+  return {
+    name,
+    flow: specOf(name).flow,
+    status: "pending",
+    attempts: 0,
+    startedAt: null,
+    endedAt: null,
+    mayHaveEffect: false,
+    history: [],
+  };
+}
+
+/** A saga not started yet: every forward step pending. Feed it `start`. */
+export function initialSaga(orderId: string, now: number): SagaState {
+  return {
+    version: 1,
+    orderId,
+    status: "running",
+    flow: "forward",
+    reason: null,
+    createdAt: now,
+    startedAt: null,
+    deadlineAt: null,
+    pivotAt: null,
+    endedAt: null,
+    cancel: null,
+    refund: null,
+    steps: FORWARD_STEPS.map(newStep),
+    active: null,
+    outbox: [],
+  };
+}
+
+/** The earliest time something is due (a retry, a call watchdog, an unconfirmed emit), or null. */
+export function nextWakeAt(state: SagaState): number | null {
+  const times = state.outbox.map((e) => e.dueAt);
+  if (state.active) times.push(state.active.dueAt);
+  return times.length === 0 ? null : Math.min(...times);
+}
+
+/** Whether the saga has come to rest (completed, cancelled or compensation_failed) with nothing out. */
+export function hasEnded(state: SagaState): boolean {
+  return state.endedAt !== null && state.active === null;
+}
+
+export interface SagaStepView {
+  name: StepName;
+  status: StepStatus;
+  attempts: number;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** `code: detail` */
+  error?: string;
+  history: {
+    attempt: number;
+    startedAt: string;
+    endedAt: string | null;
+    breaker: BreakerTrace["breaker"] | null;
+    called: boolean | null;
+    outcome: AttemptOutcome;
+    error?: string;
+  }[];
+}
+
+export interface SagaView {
+  state: SagaStatus;
+  reason?: OrderReason;
+  steps: SagaStepView[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const iso0 = (ms: number | null) => (ms === null ? null : iso(ms));
+const errorText = (error: StepError) => `${error.code}: ${error.detail}`;
+
+/** What GET /api/orders/:id shows as `saga`, with ISO timestamps. */
+export function toSagaView(state: SagaState): SagaView {
+  return {
+    state: state.status,
+    ...(state.reason === null ? {} : { reason: state.reason }),
+    steps: state.steps.map((step) => ({
+      name: step.name,
+      status: step.status,
+      attempts: step.attempts,
+      startedAt: iso0(step.startedAt),
+      endedAt: iso0(step.endedAt),
+      ...(step.error ? { error: errorText(step.error) } : {}),
+      history: step.history.map((a) => ({
+        attempt: a.attempt,
+        startedAt: iso(a.startedAt),
+        endedAt: iso0(a.endedAt),
+        breaker: a.breaker?.breaker ?? null,
+        called: a.breaker?.called ?? null,
+        outcome: a.outcome,
+        ...(a.error ? { error: errorText(a.error) } : {}),
+      })),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transition
+
+interface Ctx {
+  s: SagaState;
+  now: number;
+  config: SagaConfig;
+  random: () => number;
+  commands: SagaCommand[];
+  reply: CancelReply | RefundReply | null;
+}
+
+export function transition(
+  state: SagaState,
+  event: SagaInput,
+  now: number,
+  config: SagaConfig,
+  random: () => number,
+): Transition {
+  const ctx: Ctx = { s: structuredClone(state), now, config, random, commands: [], reply: null };
+  switch (event.type) {
+    case "start":
+      onStart(ctx);
+      break;
+    case "step_result":
+      onStepResult(ctx, event);
+      break;
+    case "alarm":
+      onAlarm(ctx, false);
+      break;
+    case "resume":
+      onAlarm(ctx, true);
+      break;
+    case "cancel":
+      onCancel(ctx, event.by);
+      break;
+    case "refund":
+      onRefund(ctx, event.by);
+      break;
+    case "emitted":
+      ctx.s.outbox = ctx.s.outbox.filter((e) => e.id !== event.id);
+      break;
+  }
+  const next = JSON.stringify(ctx.s) === JSON.stringify(state) ? state : ctx.s;
+  return { state: next, commands: ctx.commands, wakeAt: nextWakeAt(next), reply: ctx.reply };
+}
+
+function record(s: SagaState, name: StepName): StepRecord {
+  const step = s.steps.find((r) => r.name === name);
+  if (!step) throw new Error(`saga ${s.orderId} has no step ${name}`);
+  return step;
+}
+
+function onStart(ctx: Ctx): void {
+  const { s } = ctx;
+  if (s.startedAt !== null || s.status !== "running") return;
+  s.startedAt = ctx.now;
+  s.deadlineAt = ctx.now + ctx.config.deadlineMs;
+  advance(ctx);
+}
+
+function onStepResult(ctx: Ctx, event: Extract<SagaInput, { type: "step_result" }>): void {
+  const { s, now } = ctx;
+  const active = s.active;
+  // Only the answer to the call out now counts; anything else is late, duplicated or forged.
+  if (active?.phase !== "calling" || active.step !== event.step || active.attempt !== event.attempt) return;
+  const step = record(s, active.step);
+  const attempt = step.history.find((a) => a.attempt === active.attempt);
+  if (attempt) {
+    attempt.endedAt = now;
+    attempt.breaker = event.breaker;
+  }
+  s.active = null;
+  if (event.result.ok) {
+    if (attempt) attempt.outcome = "succeeded";
+    step.status = "succeeded";
+    step.endedAt = now;
+    step.mayHaveEffect = true;
+    delete step.error;
+    const spec = specOf(step.name);
+    if (spec.flow === "compensation" && spec.compensates) {
+      const undone = record(s, spec.compensates);
+      if (undone.status === "succeeded") undone.status = "compensated";
+    }
+    advance(ctx);
+    return;
+  }
+  const error: StepError = { code: event.result.code, detail: event.result.detail };
+  if (attempt) {
+    attempt.outcome = "failed";
+    attempt.error = error;
+  }
+  const transient = isTransient(event.result.code);
+  if (transient && (event.breaker === null || event.breaker.called)) step.mayHaveEffect = true;
+  onFailure(ctx, step, error, transient, false);
+}
+
+/** The current call of `step` came back with no answer (restart or watchdog). */
+function onLost(ctx: Ctx, step: StepRecord, detail: string): void {
+  const { s, now } = ctx;
+  const attempt = step.history.find((a) => a.attempt === s.active?.attempt);
+  const error: StepError = { code: "no_result", detail };
+  if (attempt) {
+    attempt.endedAt = now;
+    attempt.outcome = "no_result";
+    attempt.error = error;
+  }
+  s.active = null;
+  step.mayHaveEffect = true;
+  onFailure(ctx, step, error, true, true);
+}
+
+/** The current attempt of `step` failed: retry it, or give up in the way its flow prescribes. */
+function onFailure(ctx: Ctx, step: StepRecord, error: StepError, transient: boolean, lost: boolean): void {
+  const { s, now, config } = ctx;
+  step.error = error;
+  const spec = specOf(step.name);
+  switch (spec.flow) {
+    case "forward": {
+      if (s.status === "compensating") {
+        // A cancellation arrived while this call was out: no retry, compensate now.
+        failStep(step, now);
+        advance(ctx);
+        return;
+      }
+      if (!spec.beforePivot) {
+        // After the pivot there is no way back: every failure is retried, without a deadline.
+        retry(ctx, step, config.backoff, Number.POSITIVE_INFINITY, lost);
+        return;
+      }
+      const deadlineAt = s.deadlineAt ?? now;
+      if (!transient) {
+        failStep(step, now);
+        beginCompensation(ctx, spec.reasons.business);
+        advance(ctx);
+        return;
+      }
+      if (now >= deadlineAt) {
+        step.error = {
+          code: "deadline_exceeded",
+          detail: `no success within ${config.deadlineMs} ms (${step.attempts} attempts); last: ${error.code}: ${error.detail}`,
+        };
+        failStep(step, now);
+        beginCompensation(ctx, spec.reasons.deadline);
+        advance(ctx);
+        return;
+      }
+      retry(ctx, step, config.backoff, deadlineAt, lost);
+      return;
+    }
+    case "refund":
+      retry(ctx, step, config.backoff, Number.POSITIVE_INFINITY, lost);
+      return;
+    case "compensation": {
+      if (step.attempts >= config.maxCompensationAttempts) {
+        failStep(step, now);
+        s.status = "compensation_failed";
+        s.endedAt = now;
+        emit(ctx, "order.saga.compensation_failed", step.name);
+        return;
+      }
+      retry(ctx, step, config.compensationBackoff, Number.POSITIVE_INFINITY, lost);
+      return;
+    }
+  }
+}
+
+/**
+ * Schedules the next attempt of `step`: at once for a lost call (its timeout already waited),
+ * otherwise after a full-jitter delay, never later than `notAfter` (the deadline before the pivot,
+ * so the last attempt happens at it rather than never).
+ */
+function retry(ctx: Ctx, step: StepRecord, policy: BackoffPolicy, notAfter: number, immediately: boolean): void {
+  if (immediately) {
+    issue(ctx, step);
+    return;
+  }
+  const dueAt = Math.min(ctx.now + fullJitterDelay(step.attempts, policy, ctx.random), notAfter);
+  ctx.s.active = { step: step.name, attempt: step.attempts, phase: "waiting", dueAt };
+}
+
+function failStep(step: StepRecord, now: number): void {
+  step.status = "failed";
+  step.endedAt = now;
+}
+
+/** Issues the next attempt of `step`. */
+function issue(ctx: Ctx, step: StepRecord): void {
+  const { s, now, config } = ctx;
+  const attempt = step.attempts + 1;
+  step.attempts = attempt;
+  step.status = "running";
+  step.startedAt ??= now;
+  step.history.push({ attempt, startedAt: now, endedAt: null, breaker: null, outcome: "in_flight" });
+  if (step.history.length > config.attemptLogLimit)
+    step.history.splice(0, step.history.length - config.attemptLogLimit);
+  if (step.name === PIVOT_STEP && s.pivotAt === null) s.pivotAt = now;
+  s.active = { step: step.name, attempt, phase: "calling", dueAt: now + config.callTimeoutMs };
+  ctx.commands.push({
+    type: "call",
+    step: step.name,
+    attempt,
+    orderId: s.orderId,
+    ...(step.name === FINAL_COMPENSATION && s.reason !== null ? { reason: s.reason } : {}),
+  });
+}
+
+/** Stops the forward flow with `reason`; the plan is made once no forward call is out. */
+function beginCompensation(ctx: Ctx, reason: OrderReason): void {
+  ctx.s.status = "compensating";
+  ctx.s.reason = reason;
+}
+
+/**
+ * Plans the compensation: the forward steps that may have taken effect, in reverse order, then
+ * cancel_order. Forward steps never started are skipped.
+ */
+function planCompensation(s: SagaState): void {
+  for (const step of s.steps) if (step.flow === "forward" && step.status === "pending") step.status = "skipped";
+  const plan: StepName[] = [];
+  for (const name of [...FORWARD_STEPS].reverse()) {
+    const spec = specOf(name);
+    if (spec.flow === "forward" && spec.beforePivot && record(s, name).mayHaveEffect) plan.push(spec.compensation);
+  }
+  plan.push(FINAL_COMPENSATION);
+  s.steps.push(...plan.map(newStep));
+  s.flow = "compensation";
+}
+
+/** With no call out, moves the saga on: issues the next step, or ends the flow it was in. */
+function advance(ctx: Ctx): void {
+  const { s, now } = ctx;
+  while (s.active === null) {
+    if (s.flow === "forward") {
+      if (s.status === "compensating") {
+        planCompensation(s);
+        continue;
+      }
+      if (s.status !== "running" || s.startedAt === null) return;
+    } else if (s.status !== (s.flow === "compensation" ? "compensating" : "running")) {
+      return;
+    }
+    const next = s.steps.find((step) => step.flow === s.flow && step.status === "pending");
+    if (next) {
+      issue(ctx, next);
+      return;
+    }
+    s.endedAt = now;
+    switch (s.flow) {
+      case "forward":
+        s.status = "completed";
+        emit(ctx, "order.saga.completed");
+        if (s.refund) startRefund(s);
+        break;
+      case "compensation":
+        s.status = "cancelled";
+        emit(ctx, "order.saga.failed");
+        break;
+      case "refund":
+        // A refunded order is cancelled with net charge zero and its stock back.
+        s.status = "cancelled";
+        break;
+    }
+  }
+}
+
+function startRefund(s: SagaState): void {
+  s.flow = "refund";
+  s.status = "running";
+  s.endedAt = null;
+  s.steps.push(...REFUND_STEPS.map(newStep));
+}
+
+function emit(ctx: Ctx, event: SagaEventType, step?: StepName): void {
+  const { s } = ctx;
+  const pending: PendingEmit = {
+    id: `${s.orderId}:${event}`,
+    event,
+    data: {
+      orderId: s.orderId,
+      state: s.status,
+      ...(event === "order.saga.completed" || s.reason === null ? {} : { reason: s.reason }),
+      ...(step === undefined ? {} : { step }),
+    },
+    dueAt: ctx.now + ctx.config.callTimeoutMs,
+  };
+  s.outbox.push(pending);
+  ctx.commands.push({ type: "emit", id: pending.id, event, data: pending.data });
+}
+
+/** `alarm`: whatever is due runs. `resume`: the object restarted, so a call out is lost at once. */
+function onAlarm(ctx: Ctx, restarted: boolean): void {
+  const { s, now, config } = ctx;
+  for (const pending of s.outbox) {
+    if (restarted || pending.dueAt <= now) {
+      pending.dueAt = now + config.callTimeoutMs;
+      ctx.commands.push({ type: "emit", id: pending.id, event: pending.event, data: pending.data });
+    }
+  }
+  const active = s.active;
+  if (active === null) {
+    advance(ctx);
+    return;
+  }
+  if (active.phase === "calling" && (restarted || active.dueAt <= now)) {
+    const why = restarted ? "the saga restarted while the call was out" : `no answer within ${config.callTimeoutMs} ms`;
+    onLost(ctx, record(s, active.step), why);
+  } else if (active.phase === "waiting" && active.dueAt <= now) {
+    s.active = null;
+    issue(ctx, record(s, active.step));
+  }
+}
+
+function onCancel(ctx: Ctx, by: Canceller): void {
+  const { s, now } = ctx;
+  const reason: OrderReason = by === "customer" ? "cancelled_by_customer" : "cancelled_by_admin";
+  if (s.status === "cancelled" || s.status === "compensation_failed") {
+    ctx.reply = { accepted: false, refused: s.status, reason: s.reason };
+    return;
+  }
+  if (s.status === "compensating") {
+    // A repeated cancel is accepted again (idempotent); any other compensation keeps its reason.
+    ctx.reply = s.cancel
+      ? { accepted: true, reason: s.reason ?? reason }
+      : { accepted: false, refused: "compensating", reason: s.reason };
+    return;
+  }
+  if (s.pivotAt !== null) {
+    ctx.reply = { accepted: false, refused: "past_pivot", reason: s.reason };
+    return;
+  }
+  s.cancel = { by, at: now };
+  beginCompensation(ctx, reason);
+  ctx.reply = { accepted: true, reason };
+  const active = s.active;
+  if (active?.phase === "waiting") {
+    // Between attempts nothing is out: stop retrying and compensate now.
+    const step = record(s, active.step);
+    s.active = null;
+    step.error = { code: "cancelled", detail: `cancelled by the ${by} after ${step.attempts} attempt(s)` };
+    failStep(step, now);
+  }
+  // With a call out, compensation waits for its answer (or its loss): a reservation or an
+  // authorisation that lands after the cancel must be undone too, and undoing it before it lands
+  // would undo nothing.
+  advance(ctx);
+}
+
+function onRefund(ctx: Ctx, by: Canceller): void {
+  const { s, now } = ctx;
+  if (s.pivotAt === null) {
+    ctx.reply = { accepted: false, refused: "not_confirmed" };
+    return;
+  }
+  if (s.refund) {
+    ctx.reply = { accepted: true, queued: s.flow === "forward" };
+    return;
+  }
+  s.refund = { by, at: now };
+  s.reason = by === "customer" ? "cancelled_by_customer" : "cancelled_by_admin";
+  if (s.status === "completed") {
+    startRefund(s);
+    advance(ctx);
+    ctx.reply = { accepted: true, queued: false };
+  } else {
+    ctx.reply = { accepted: true, queued: true };
+  }
+}
