@@ -33,7 +33,13 @@ async function ensure(file: string, wanted: Record<string, () => Promise<string>
   console.log(`wrote ${missing.join(", ")} to ${file}`);
 }
 
+const faultsOn = { FAULTS_ENABLED: async () => "true" };
+
 export async function ensureDevVars(): Promise<void> {
+  // Fault injection exists only locally: the committed configs all say "false".
+  await ensure(".dev.vars", faultsOn);
+  await ensure("workers/payments/.dev.vars", faultsOn);
+  await ensure("workers/psp-sim/.dev.vars", faultsOn);
   await ensure("workers/users/.dev.vars", {
     JWT_SIGNING_KEY: generateSigningKey,
     JWT_PREVIOUS_PUBLIC_KEYS: async () => "[]",

@@ -10,7 +10,17 @@ import { spawn } from "node:child_process";
 import { adminSql } from "./admin.ts";
 import { copyDocsAssets } from "./copy-docs-assets.ts";
 import { ensureDevVars } from "./dev-vars.ts";
-import { ROOT, STATE_DIR, WORKERS, WRANGLER_ENV, wrangler, wranglerArgs } from "./lib.ts";
+import {
+  PSP_SIM,
+  PSP_SIM_PORT,
+  PSP_STATE_DIR,
+  ROOT,
+  STATE_DIR,
+  WORKERS,
+  WRANGLER_ENV,
+  wrangler,
+  wranglerArgs,
+} from "./lib.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const admin = {
@@ -70,22 +80,41 @@ async function prepare(): Promise<void> {
   console.log(`seeded admin ${admin.email}`);
 }
 
-async function waitForHealth(child: ReturnType<typeof spawn>): Promise<void> {
+async function waitFor(
+  url: string,
+  child: ReturnType<typeof spawn>,
+  ready: (response: Response) => boolean,
+): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error("wrangler dev exited before the gateway was ready");
+    if (child.exitCode !== null) throw new Error(`a wrangler dev exited before ${url} was ready`);
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/health`);
-      if (response.ok) return;
+      if (ready(await fetch(url))) return;
     } catch {
       // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error("the gateway did not report healthy within 120 s");
+  throw new Error(`${url} was not ready within 120 s`);
 }
 
 await prepare();
+// The payment provider's stand-in: its own wrangler dev on a fixed port, reached over HTTP.
+const [pspCmd, pspArgs] = wranglerArgs([
+  "dev",
+  "-c",
+  PSP_SIM.config,
+  "--port",
+  String(PSP_SIM_PORT),
+  "--ip",
+  "127.0.0.1",
+  "--inspector-port",
+  String(port + 10_000),
+  "--persist-to",
+  PSP_STATE_DIR,
+  "--show-interactive-dev-session=false",
+]);
+const psp = spawn(pspCmd, pspArgs, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "inherit", "inherit"] });
 const [cmd, args] = wranglerArgs([
   "dev",
   ...WORKERS.slice()
@@ -100,9 +129,23 @@ const [cmd, args] = wranglerArgs([
   "--show-interactive-dev-session=false",
 ]);
 const child = spawn(cmd, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "inherit", "inherit"] });
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
-child.on("exit", (code) => process.exit(code ?? 0));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    child.kill(signal);
+    psp.kill(signal);
+  });
+}
+child.on("exit", (code) => {
+  psp.kill("SIGTERM");
+  process.exit(code ?? 0);
+});
+psp.on("exit", (code) => {
+  child.kill("SIGTERM");
+  process.exit(code ?? 1);
+});
 
-await waitForHealth(child);
+await waitFor(`http://127.0.0.1:${PSP_SIM_PORT}/a/v1/authorizations?reference=ready-check`, psp, (r) => r.status < 500);
+await waitFor(`http://127.0.0.1:${port}/health`, child, (r) => r.ok);
 console.log(`\nedge-shop is ready on http://localhost:${port}  (docs: http://localhost:${port}/docs/)`);
+console.log(`payment provider simulator on http://127.0.0.1:${PSP_SIM_PORT}`);
 console.log(`admin: ${admin.email} / ${process.env.SEED_ADMIN_PASSWORD ? "(SEED_ADMIN_PASSWORD)" : admin.password}\n`);

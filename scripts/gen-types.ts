@@ -17,10 +17,13 @@ const worker = (dir: string, binds: string[] = []) => ({
 
 const TARGETS: { file: string; configs: string[]; runtime: boolean }[] = [
   { file: "types/worker-runtime.d.ts", configs: ["wrangler.toml"], runtime: true },
-  worker("gateway", ["users", "resilience", "catalog"]),
+  worker("gateway", ["users", "resilience", "catalog", "payments", "orders"]),
   worker("users"),
   worker("resilience"),
   worker("catalog"),
+  worker("psp-sim"),
+  worker("payments", ["resilience"]),
+  worker("orders", ["catalog", "payments", "resilience"]),
 ];
 
 const check = process.argv.includes("--check");

@@ -13,17 +13,25 @@ import { sizeLimits } from "./middleware/size-limits";
 import { ADMIN_ROUTES } from "./routes/admin";
 import { CATALOG_ROUTES } from "./routes/catalog";
 import { mountDocs } from "./routes/docs";
+import { mountFaultsRoute } from "./routes/faults";
+import { ORDER_ROUTES } from "./routes/orders";
 import { mountPlatformRoutes } from "./routes/platform";
 import { allowedMethods, mountRoutes, type ProxyRoute } from "./routes/table";
 import { USER_ROUTES } from "./routes/users";
 
-export const PROXY_ROUTES: readonly ProxyRoute[] = [...USER_ROUTES, ...CATALOG_ROUTES, ...ADMIN_ROUTES];
+export const PROXY_ROUTES: readonly ProxyRoute[] = [
+  ...USER_ROUTES,
+  ...CATALOG_ROUTES,
+  ...ORDER_ROUTES,
+  ...ADMIN_ROUTES,
+];
 
 const PLATFORM_PATHS = [
   { method: "get", path: "/health" },
   { method: "get", path: "/.well-known/jwks.json" },
   { method: "get", path: "/openapi.json" },
   { method: "get", path: "/docs" },
+  { method: "put", path: "/api/admin/faults" },
 ];
 
 // One verifier per isolate, so jose's JWKS cache lives as long as the isolate.
@@ -67,6 +75,7 @@ export function createGateway(): OpenAPIHono<GatewayApp> {
 
   mountPlatformRoutes(app);
   mountRoutes(app, PROXY_ROUTES);
+  mountFaultsRoute(app);
   mountDocs(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -6,6 +6,8 @@ export const SERVICES = {
   users: (env: Env) => env.USERS,
   catalog: (env: Env) => env.CATALOG,
   resilience: (env: Env) => env.RESILIENCE,
+  payments: (env: Env) => env.PAYMENTS,
+  orders: (env: Env) => env.ORDERS,
 } as const satisfies Record<string, (env: Env) => { health(): Promise<unknown> }>;
 
 export type ServiceName = keyof typeof SERVICES;

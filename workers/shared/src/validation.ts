@@ -30,6 +30,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
 export async function readJson(request: Request): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    await request.body?.cancel(); // never leave an unread body behind a response
     throw new ProblemException("unsupported_media_type", { detail: "Send the body as application/json." });
   }
   const text = await request.text();

@@ -18,6 +18,7 @@ export interface ProxyRoute {
   service: (env: Env) => Fetcher;
   params?: z.ZodObject;
   query?: z.ZodObject;
+  headers?: z.ZodObject;
   body?: z.ZodType;
   success: { status: number; description: string; schema?: z.ZodType };
   errors?: number[];
@@ -62,6 +63,7 @@ export function toRouteConfig(route: ProxyRoute): RouteConfig {
     request: {
       ...(route.params ? { params: route.params } : {}),
       ...(route.query ? { query: route.query } : {}),
+      ...(route.headers ? { headers: route.headers } : {}),
       ...(route.body ? { body: { required: true, content: { "application/json": { schema: route.body } } } } : {}),
     },
     responses,

@@ -1,0 +1,288 @@
+import { DurableObject } from "cloudflare:workers";
+import { BreakerClient, type BreakerNamespace, type BreakerTrace } from "../../workers/shared/src/breaker-client";
+import type { CatalogRpc } from "../../workers/shared/src/contracts/catalog";
+import type { PaymentsRpc } from "../../workers/shared/src/contracts/payments";
+import { createLogger } from "../../workers/shared/src/log";
+import type { Result } from "../../workers/shared/src/result";
+import {
+  type Canceller,
+  type CancelReply,
+  hasEnded,
+  initialSaga,
+  type OrderReason,
+  type RefundReply,
+  type SagaCommand,
+  type SagaConfig,
+  type SagaInput,
+  type SagaState,
+  type SagaVars,
+  type SagaView,
+  type StepResult,
+  sagaConfig,
+  toSagaView,
+  transition,
+} from "./saga-machine";
+import { STEPS } from "./steps";
+
+/** Everything the saga needs to run an order, fixed when the order is placed. */
+export interface SagaPlan {
+  orderId: string;
+  userId: string;
+  lines: { productId: string; quantity: number }[];
+  amountCents: number;
+  currency: string;
+}
+
+/** The orders-db writes the saga makes itself (its local steps and its projection). */
+export interface SagaStore {
+  /** Pending -> confirmed; false when the order is not pending. */
+  confirm(orderId: string, now: string): Promise<boolean>;
+  /** Pending -> cancelled with a reason; false when the order is not pending. */
+  cancel(orderId: string, reason: OrderReason, now: string): Promise<boolean>;
+  orderStatus(orderId: string): Promise<string | undefined>;
+  /** The projection operators list (Durable Objects cannot be listed); `revision` orders writes. */
+  saveSaga(orderId: string, saga: SagaView, revision: number, now: string): Promise<void>;
+}
+
+export interface OrderSagaEnv extends SagaVars {
+  CATALOG: Pick<CatalogRpc, "reserve" | "commit" | "release" | "returnToStock">;
+  PAYMENTS: Pick<PaymentsRpc, "authorize" | "capture" | "void" | "refund">;
+  CIRCUIT_BREAKER: BreakerNamespace;
+}
+
+interface Stored {
+  state: SagaState;
+  plan: SagaPlan;
+  revision: number;
+}
+
+/**
+ * OrderSaga: one Durable Object per order, driving the pure machine of `saga-machine.ts`.
+ *
+ * For every event: read the state, run `transition`, write the state (SQLite, no await between
+ * the read and the write), set the one alarm to `wakeAt`, project the view to orders-db, then
+ * perform the commands and feed their answers back. Alarms drive every retry; a restarted object
+ * feeds `resume`, so a call that was out when it stopped is issued again (every step is idempotent
+ * by order id downstream). Calls to catalog and payments go through their CircuitBreaker.
+ *
+ * Abstract over its store so that it does not import the orders service's code: the orders Worker
+ * exports the concrete class with its repository.
+ */
+export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableObject<Env> {
+  #waiters: (() => void)[] = [];
+  readonly #breakers: BreakerClient;
+  readonly #config: SagaConfig;
+  readonly #log = createLogger({ service: "shop-orders/saga" });
+
+  protected abstract store(): SagaStore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#config = sagaConfig(env);
+    this.#breakers = new BreakerClient(() => env.CIRCUIT_BREAKER, {
+      log: (message, fields) => this.#log.warn(message, fields),
+    });
+    ctx.blockConcurrencyWhile(async () => {
+      ctx.storage.sql.exec(
+        "CREATE TABLE IF NOT EXISTS saga (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, plan TEXT NOT NULL, revision INTEGER NOT NULL)",
+      );
+      ctx.storage.sql.exec(
+        "CREATE TABLE IF NOT EXISTS emitted (id TEXT PRIMARY KEY, event TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL)",
+      );
+    });
+    // Anything that was out when the object last stopped is lost: issue it again.
+    void ctx.blockConcurrencyWhile(async () => {
+      const stored = this.#load();
+      if (stored && !hasEnded(stored.state)) this.#run({ type: "resume" });
+    });
+  }
+
+  #load(): Stored | undefined {
+    const row = this.ctx.storage.sql
+      .exec<{ state: string; plan: string; revision: number }>("SELECT state, plan, revision FROM saga WHERE id = 1")
+      .toArray()[0];
+    if (!row) return undefined;
+    return {
+      state: JSON.parse(row.state) as SagaState,
+      plan: JSON.parse(row.plan) as SagaPlan,
+      revision: row.revision,
+    };
+  }
+
+  /**
+   * One event, applied atomically: no await between reading and writing the state. Returns the
+   * commands to perform and the reply for cancel/refund.
+   */
+  #apply(event: SagaInput, plan?: SagaPlan): { commands: SagaCommand[]; reply: CancelReply | RefundReply | null } {
+    const now = Date.now();
+    const stored = this.#load();
+    if (!stored && !plan) return { commands: [], reply: null };
+    const current = stored ?? {
+      state: initialSaga((plan as SagaPlan).orderId, now),
+      plan: plan as SagaPlan,
+      revision: 0,
+    };
+    const next = transition(current.state, event, now, this.#config, Math.random);
+    if (next.state !== current.state || !stored) {
+      const revision = current.revision + 1;
+      this.ctx.storage.sql.exec(
+        "INSERT INTO saga (id, state, plan, revision) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, revision = excluded.revision",
+        JSON.stringify(next.state),
+        JSON.stringify(current.plan),
+        revision,
+      );
+      void this.#afterWrite(next.state, next.wakeAt, revision);
+    }
+    return { commands: next.commands, reply: next.reply };
+  }
+
+  /** The alarm and the orders-db projection follow every stored change. */
+  async #afterWrite(state: SagaState, wakeAt: number | null, revision: number): Promise<void> {
+    if (wakeAt === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(wakeAt);
+    try {
+      await this.store().saveSaga(state.orderId, toSagaView(state), revision, new Date().toISOString());
+    } catch (error) {
+      // The object is the truth; the next change writes the projection again.
+      this.#log.warn("saga projection failed", { orderId: state.orderId, error: String(error) });
+    }
+    if (hasEnded(state)) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Applies an event and performs what it asks, feeding answers back, in the background. */
+  #run(event: SagaInput, plan?: SagaPlan): CancelReply | RefundReply | null {
+    const { commands, reply } = this.#apply(event, plan);
+    if (commands.length > 0) this.ctx.waitUntil(this.#perform(commands));
+    return reply;
+  }
+
+  async #perform(commands: SagaCommand[]): Promise<void> {
+    for (const command of commands) {
+      if (command.type === "emit") {
+        // Stored once by id; the events issue forwards these through the orders outbox.
+        this.ctx.storage.sql.exec(
+          "INSERT INTO emitted (id, event, data, at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+          command.id,
+          command.event,
+          JSON.stringify(command.data),
+          Date.now(),
+        );
+        this.#log.info("saga event", { event: command.event, ...command.data });
+        await this.#perform(this.#apply({ type: "emitted", id: command.id }).commands);
+        continue;
+      }
+      const { result, breaker } = await this.#call(command);
+      await this.#perform(
+        this.#apply({ type: "step_result", step: command.step, attempt: command.attempt, result, breaker }).commands,
+      );
+    }
+  }
+
+  /** Performs one step. Expected failures are values; anything thrown is a transient failure. */
+  async #call(
+    command: Extract<SagaCommand, { type: "call" }>,
+  ): Promise<{ result: StepResult; breaker: BreakerTrace | null }> {
+    const plan = this.#load()?.plan;
+    if (!plan) return { result: { ok: false, code: "internal", detail: "the saga has no plan" }, breaker: null };
+    const spec = STEPS[command.step];
+    const orderId = plan.orderId;
+    const now = new Date().toISOString();
+    const toStep = (r: Result<unknown>): StepResult =>
+      r.ok ? { ok: true } : { ok: false, code: r.code, detail: r.detail };
+    try {
+      if (spec.target === "orders") {
+        const store = this.store();
+        const done =
+          command.step === "confirm_order"
+            ? (await store.confirm(orderId, now)) ||
+              ["confirmed", "shipped"].includes((await store.orderStatus(orderId)) ?? "")
+            : (await store.cancel(orderId, command.reason ?? "cancelled_by_admin", now)) ||
+              (await store.orderStatus(orderId)) === "cancelled";
+        return {
+          result: done
+            ? { ok: true }
+            : { ok: false, code: "conflict", detail: `the order is ${await store.orderStatus(orderId)}` },
+          breaker: null,
+        };
+      }
+      const call = (): Promise<Result<unknown>> => {
+        switch (command.step) {
+          case "reserve_stock":
+            return this.env.CATALOG.reserve(orderId, plan.lines);
+          case "commit_stock":
+            return this.env.CATALOG.commit(orderId);
+          case "release_stock":
+            return this.env.CATALOG.release(orderId);
+          case "return_stock":
+            return this.env.CATALOG.returnToStock(orderId);
+          case "authorize_payment":
+            return this.env.PAYMENTS.authorize({ orderId, amountCents: plan.amountCents, currency: plan.currency });
+          case "capture_payment":
+            return this.env.PAYMENTS.capture(orderId);
+          case "void_payment":
+            return this.env.PAYMENTS.void(orderId);
+          case "refund_payment":
+            return this.env.PAYMENTS.refund(orderId);
+          default:
+            throw new Error(`no call for step ${command.step}`);
+        }
+      };
+      const answer = await this.#breakers.call(spec.target, call);
+      return { result: toStep(answer), breaker: answer.trace };
+    } catch (error) {
+      this.#log.warn("saga step threw", { orderId, step: command.step, error: String(error) });
+      return { result: { ok: false, code: "unavailable", detail: `${command.step} did not answer` }, breaker: null };
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // RPC
+
+  /** Starts the saga (idempotent: a started saga ignores it). */
+  async start(plan: SagaPlan): Promise<SagaView> {
+    this.#run({ type: "start" }, plan);
+    return this.view() as SagaView;
+  }
+
+  view(): SagaView | null {
+    const stored = this.#load();
+    return stored ? toSagaView(stored.state) : null;
+  }
+
+  /** The view once the saga has come to rest, or as it stands after `timeoutMs`. */
+  async awaitEnd(timeoutMs: number): Promise<SagaView | null> {
+    const stored = this.#load();
+    if (stored && !hasEnded(stored.state)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.view();
+  }
+
+  cancel(by: Canceller): CancelReply {
+    return (
+      (this.#run({ type: "cancel", by }) as CancelReply | null) ?? {
+        accepted: false,
+        refused: "cancelled",
+        reason: null,
+      }
+    );
+  }
+
+  refund(by: Canceller): RefundReply {
+    return (this.#run({ type: "refund", by }) as RefundReply | null) ?? { accepted: false, refused: "not_confirmed" };
+  }
+
+  override async alarm(): Promise<void> {
+    this.#run({ type: "alarm" });
+  }
+}

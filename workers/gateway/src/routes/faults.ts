@@ -1,0 +1,46 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { FaultsSchema } from "../../../shared/src/contracts/payments";
+import { ProblemSchema } from "../../../shared/src/contracts/problem";
+import { ProblemException } from "../../../shared/src/problem";
+import { unwrap } from "../../../shared/src/result";
+import type { GatewayApp } from "../context";
+import { authorize } from "../middleware/authenticate";
+
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+const faultsRoute = createRoute({
+  method: "put",
+  path: "/api/admin/faults",
+  summary: "Set payment-provider faults (only where FAULTS_ENABLED is true, else 404)",
+  tags: ["admin"],
+  security: [{ bearer: [] }],
+  middleware: [
+    // A deployment without fault injection has no such route, for anyone.
+    async function faultsEnabled(c, next) {
+      if (c.env.FAULTS_ENABLED !== "true") {
+        throw new ProblemException("not_found", { detail: "No route for PUT /api/admin/faults." });
+      }
+      await next();
+    },
+    authorize("admin"),
+  ] as const,
+  request: { body: { required: true, content: { "application/json": { schema: FaultsSchema } } } },
+  responses: {
+    200: { description: "The faults now in force", content: { "application/json": { schema: FaultsSchema } } },
+    400: problem("Invalid faults"),
+    401: problem("No or invalid access token"),
+    403: problem("Not an admin"),
+    404: problem("Fault injection is disabled here"),
+  },
+});
+
+export function mountFaultsRoute(app: OpenAPIHono<GatewayApp>): void {
+  app.openapi(faultsRoute, async (c) => {
+    const faults = c.req.valid("json");
+    c.get("log").warn("faults set", { faults });
+    return c.json(unwrap(await c.env.PAYMENTS.setFaults(faults)), 200);
+  });
+}

@@ -1,0 +1,131 @@
+import type { CatalogRpc } from "../../shared/src/contracts/catalog";
+import type { Order, PlaceOrder, SagaView } from "../../shared/src/contracts/orders";
+import type { Identity } from "../../shared/src/identity";
+import { newId } from "../../shared/src/ids";
+import { fail, ok, type Result } from "../../shared/src/result";
+import { requestFingerprint } from "./idempotency";
+import type { IdempotencyRecord, OrdersRepository } from "./repository";
+
+/** What the saga looks like from the orders service: start it, wait a little for it. */
+export interface SagaPort {
+  start(plan: SagaPlan): Promise<void>;
+  /** The saga's view once it ended, or as it stands after `timeoutMs`. */
+  awaitEnd(orderId: string, timeoutMs: number): Promise<SagaView>;
+}
+
+/** Everything the saga needs to run an order, fixed when the order is placed. */
+export interface SagaPlan {
+  orderId: string;
+  userId: string;
+  lines: { productId: string; quantity: number }[];
+  amountCents: number;
+  currency: string;
+}
+
+export interface PlaceOrderDeps {
+  repo: OrdersRepository;
+  catalog: Pick<CatalogRpc, "quote">;
+  saga: SagaPort;
+  waitMs: number;
+  now?: () => Date;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface OrderResponse {
+  status: 200 | 201 | 202;
+  order: Order;
+  replayed: boolean;
+}
+
+const ENDED: ReadonlySet<SagaView["state"]> = new Set(["completed", "cancelled", "compensation_failed"]);
+/** A first request that stored no response for this long is presumed dead; its order is answered as it stands. */
+const ABANDONED_AFTER_SECONDS = 30;
+
+async function replay(
+  deps: PlaceOrderDeps,
+  identity: Identity,
+  key: string,
+  fingerprint: string,
+  record: IdempotencyRecord,
+): Promise<Result<OrderResponse>> {
+  if (record.fingerprint !== fingerprint) {
+    return fail("unprocessable", "This Idempotency-Key was used with a different request body.");
+  }
+  if (record.response) {
+    return ok({
+      status: record.response.status as 201 | 202,
+      order: JSON.parse(record.response.body) as Order,
+      replayed: true,
+    });
+  }
+  const order = await deps.repo.findOrder(record.orderId);
+  const now = Math.floor((deps.now?.() ?? new Date()).getTime() / 1000);
+  if (!order || now - record.createdAt < ABANDONED_AFTER_SECONDS) {
+    return fail("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
+  }
+  const status = ENDED.has(order.saga.state) ? 201 : 202;
+  await deps.repo.storeResponse(identity.userId, key, status, JSON.stringify(order));
+  return ok({ status, order, replayed: true });
+}
+
+/**
+ * POST /api/orders: validate, price from the catalog, store the order pending with its
+ * idempotency record and saga row in one batch, start its saga, wait up to `waitMs` for it, and
+ * store the response before it is sent. Never refused for stock: the saga cancels what it cannot fill.
+ */
+export async function placeOrder(
+  deps: PlaceOrderDeps,
+  identity: Identity,
+  key: string,
+  input: PlaceOrder,
+): Promise<Result<OrderResponse>> {
+  const fingerprint = await requestFingerprint("POST", "/api/orders", input);
+  const existing = await deps.repo.idempotency(identity.userId, key);
+  if (existing) return replay(deps, identity, key, fingerprint, existing);
+
+  const quote = await deps.catalog.quote(input.items.map((i) => i.productId));
+  if (!quote.ok) {
+    if (quote.code === "not_found") return fail("unprocessable", quote.detail);
+    return fail(
+      quote.code === "bad_request" || quote.code === "validation_failed" ? "unprocessable" : "unavailable",
+      quote.detail,
+    );
+  }
+  const prices = new Map(quote.value.map((p) => [p.id, p]));
+  const currencies = new Set(quote.value.map((p) => p.currency));
+  if (currencies.size !== 1) return fail("unprocessable", "All items of an order must be priced in one currency.");
+  const items = input.items.map((line) => ({
+    productId: line.productId,
+    quantity: line.quantity,
+    unitPriceCents: prices.get(line.productId)?.priceCents ?? 0,
+  }));
+  if (items.some((i) => !prices.has(i.productId))) return fail("unprocessable", "An item names an unknown product.");
+  const totalCents = items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
+  const [currency] = currencies as unknown as [string];
+  const now = deps.now?.() ?? new Date();
+  const orderId = newId("ord", now.getTime());
+
+  const won = await deps.repo.insertOrder(
+    { id: orderId, userId: identity.userId, items, totalCents, currency, createdAt: now.toISOString() },
+    { key, fingerprint, now: Math.floor(now.getTime() / 1000) },
+  );
+  if (!won) {
+    const record = await deps.repo.idempotency(identity.userId, key);
+    if (!record) return fail("conflict", "A request with this Idempotency-Key is being processed; retry shortly.");
+    return replay(deps, identity, key, fingerprint, record);
+  }
+
+  let view: SagaView | undefined;
+  try {
+    await deps.saga.start({ orderId, userId: identity.userId, lines: input.items, amountCents: totalCents, currency });
+    view = await deps.saga.awaitEnd(orderId, deps.waitMs);
+  } catch (error) {
+    // The order is stored; the sweep starts any pending order whose saga did not start.
+    deps.log?.("saga start failed; the sweep will start it", { orderId, error: String(error) });
+  }
+  const order = await deps.repo.findOrder(orderId);
+  if (!order) return fail("internal", "The order vanished after it was stored.");
+  const status = view && ENDED.has(view.state) ? 201 : 202;
+  await deps.repo.storeResponse(identity.userId, key, status, JSON.stringify(order));
+  return ok({ status, order, replayed: false });
+}

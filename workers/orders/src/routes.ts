@@ -1,0 +1,120 @@
+import { Hono } from "hono";
+import { ListQuerySchema } from "../../shared/src/contracts/common";
+import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
+import {
+  type AppEnv,
+  identityFromGateway,
+  notFoundProblem,
+  onProblem,
+  requestContext,
+  requireIdentity,
+} from "../../shared/src/http";
+import { ProblemException } from "../../shared/src/problem";
+import { unwrap } from "../../shared/src/result";
+import { parseOrThrow, readBody } from "../../shared/src/validation";
+import { ordersConfig } from "./config";
+import { parseIdempotencyKey } from "./idempotency";
+import { cancelOrder, shipOrder, visibleOrder } from "./orders";
+import { placeOrder } from "./place-order";
+import { decodeCursor, OrdersRepository } from "./repository";
+
+type OrdersApp = AppEnv<Env>;
+
+const orderIdParam = (id: string) => parseOrThrow(OrderIdSchema, id, "order id");
+
+function listQuery(query: Record<string, string>) {
+  const parsed = parseOrThrow(ListQuerySchema, query, "query");
+  const cursor = decodeCursor(parsed.cursor);
+  if (parsed.cursor && !cursor) {
+    throw new ProblemException("validation_failed", {
+      detail: "The cursor is not valid.",
+      errors: [{ path: "cursor", message: "Not a cursor from this API." }],
+    });
+  }
+  return { limit: parsed.limit, cursor };
+}
+
+function requireAdmin(role: string): void {
+  if (role !== "admin") throw new ProblemException("insufficient_scope", { detail: "Only an admin can do this." });
+}
+
+/** The HTTP app of shop-orders, reached only by the gateway over the service binding. */
+export const app = new Hono<OrdersApp>()
+  .use(requestContext({ service: "shop-orders", trustCaller: true }))
+  .use(identityFromGateway())
+  .post("/api/orders", async (c) => {
+    const identity = requireIdentity(c);
+    const key = parseIdempotencyKey(c.req.header("idempotency-key"));
+    if (!key.ok) throw new ProblemException("bad_request", { detail: key.detail });
+    const input = await readBody(c.req.raw, PlaceOrderSchema);
+    c.executionCtx.waitUntil(c.env.SWEEPER.getByName("sweeper").ensureScheduled());
+    const log = c.get("log");
+    const result = unwrap(
+      await placeOrder(
+        {
+          repo: new OrdersRepository(c.env.DB),
+          catalog: c.env.CATALOG,
+          saga: {
+            start: async (plan) => {
+              await c.env.ORDER_SAGA.getByName(plan.orderId).start(plan);
+            },
+            awaitEnd: async (orderId, timeoutMs) => {
+              const view = await c.env.ORDER_SAGA.getByName(orderId).awaitEnd(timeoutMs);
+              if (!view) throw new Error("the saga has not started");
+              return view;
+            },
+          },
+          waitMs: ordersConfig(c.env).ORDER_WAIT_MS,
+          log: (message, fields) => log.warn(message, fields),
+        },
+        identity,
+        key.key,
+        input,
+      ),
+    );
+    if (result.replayed) c.header("idempotent-replayed", "true");
+    c.header("location", `/api/orders/${result.order.id}`);
+    return c.json(result.order, result.status);
+  })
+  .get("/api/orders", async (c) => {
+    const identity = requireIdentity(c);
+    const { limit, cursor } = listQuery(c.req.query());
+    const repo = new OrdersRepository(c.env.DB);
+    return c.json(
+      await repo.listOrders({ userId: identity.role === "admin" ? undefined : identity.userId, limit, cursor }),
+    );
+  })
+  .get("/api/orders/:id", async (c) => {
+    const identity = requireIdentity(c);
+    return c.json(
+      unwrap(await visibleOrder(new OrdersRepository(c.env.DB), identity, orderIdParam(c.req.param("id")))),
+    );
+  })
+  .post("/api/orders/:id/cancel", async (c) => {
+    const identity = requireIdentity(c);
+    const orderId = orderIdParam(c.req.param("id"));
+    const repo = new OrdersRepository(c.env.DB);
+    const saga = c.env.ORDER_SAGA.getByName(orderId);
+    unwrap(
+      await cancelOrder(repo, { cancel: (by) => saga.cancel(by), refund: (by) => saga.refund(by) }, identity, orderId),
+    );
+    await saga.awaitEnd(ordersConfig(c.env).ORDER_WAIT_MS);
+    return c.json(unwrap(await visibleOrder(repo, identity, orderId)));
+  })
+  .post("/api/orders/:id/ship", async (c) => {
+    const identity = requireIdentity(c);
+    requireAdmin(identity.role);
+    const orderId = orderIdParam(c.req.param("id"));
+    const input = await readBody(c.req.raw, ShipOrderSchema);
+    return c.json(unwrap(await shipOrder(new OrdersRepository(c.env.DB), orderId, input.trackingNumber)));
+  })
+  .get("/api/admin/sagas", async (c) => {
+    const identity = requireIdentity(c);
+    requireAdmin(identity.role);
+    const { limit, cursor } = listQuery(c.req.query());
+    const state = c.req.query("state");
+    const parsedState = state === undefined ? undefined : parseOrThrow(SagaStateSchema, state, "state filter");
+    return c.json(await new OrdersRepository(c.env.DB).listSagas({ state: parsedState, limit, cursor }));
+  })
+  .notFound(notFoundProblem)
+  .onError(onProblem);

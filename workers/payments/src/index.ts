@@ -1,0 +1,95 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { z } from "zod";
+import { BreakerClient } from "../../shared/src/breaker-client";
+import { OrderIdSchema } from "../../shared/src/contracts/common";
+import type { ServiceHealth } from "../../shared/src/contracts/health";
+import {
+  type AuthorizeInput,
+  AuthorizeInputSchema,
+  type Faults,
+  FaultsSchema,
+  type Payment,
+  type PaymentsRpc,
+} from "../../shared/src/contracts/payments";
+import { problemResponse } from "../../shared/src/problem";
+import { fail, ok, type Result } from "../../shared/src/result";
+import { Balancer } from "./balancer";
+import { type ProviderEndpoint, paymentsConfig } from "./config";
+import * as payments from "./payments";
+import { ProviderClient, putProviderFaults } from "./provider-client";
+import { PaymentsRepository, type StoredAttempt } from "./repository";
+
+// Per isolate, so they outlive a request: the breakers' cache of `closed` answers, the
+// round-robin cursor and the in-flight counts.
+let breakers: BreakerClient | undefined;
+let balancer: Balancer<ProviderEndpoint> | undefined;
+
+function deps(env: Env): payments.PaymentsDeps {
+  const config = paymentsConfig(env);
+  breakers ??= new BreakerClient(() => env.CIRCUIT_BREAKER);
+  balancer ??= new Balancer(config.strategy, config.endpoints);
+  return {
+    repo: new PaymentsRepository(env.DB),
+    provider: new ProviderClient({ balancer, breakers, timeoutMs: config.timeoutMs, maxAttempts: config.maxAttempts }),
+  };
+}
+
+/** RPC input is untrusted like any other: a bad argument is a validation failure, not a throw. */
+function parse<S extends z.ZodType>(schema: S, value: unknown): Result<z.infer<S>> {
+  const parsed = schema.safeParse(value);
+  return parsed.success ? ok(parsed.data) : fail("validation_failed", z.prettifyError(parsed.error));
+}
+
+/**
+ * shop-payments. Its surface is RPC (other Workers call it over service bindings); it has no
+ * public HTTP routes.
+ */
+export default class PaymentsService extends WorkerEntrypoint<Env> implements PaymentsRpc {
+  override fetch(_request: Request): Response {
+    return problemResponse("not_found", "shop-payments has no HTTP routes; use its RPC methods.", crypto.randomUUID());
+  }
+
+  async health(): Promise<ServiceHealth> {
+    await new PaymentsRepository(this.env.DB).ping();
+    return { status: "ok", service: "shop-payments" };
+  }
+
+  async authorize(input: AuthorizeInput): Promise<Result<Payment>> {
+    const checked = parse(AuthorizeInputSchema, input);
+    return checked.ok ? payments.authorize(deps(this.env), checked.value) : checked;
+  }
+
+  async capture(orderId: string): Promise<Result<Payment>> {
+    const checked = parse(OrderIdSchema, orderId);
+    return checked.ok ? payments.capture(deps(this.env), checked.value) : checked;
+  }
+
+  async void(orderId: string): Promise<Result<Payment | null>> {
+    const checked = parse(OrderIdSchema, orderId);
+    return checked.ok ? payments.voidPayment(deps(this.env), checked.value) : checked;
+  }
+
+  async refund(orderId: string): Promise<Result<Payment>> {
+    const checked = parse(OrderIdSchema, orderId);
+    return checked.ok ? payments.refund(deps(this.env), checked.value) : checked;
+  }
+
+  async payment(orderId: string): Promise<Payment | null> {
+    const checked = parse(OrderIdSchema, orderId);
+    return checked.ok ? payments.payment(deps(this.env), checked.value) : null;
+  }
+
+  /** The provider ledger of one order: every attempt, skips included (operators, saga history). */
+  async attempts(orderId: string): Promise<StoredAttempt[]> {
+    const checked = parse(OrderIdSchema, orderId);
+    return checked.ok ? payments.attempts(deps(this.env), checked.value) : [];
+  }
+
+  async setFaults(faults: Faults): Promise<Result<Faults>> {
+    const config = paymentsConfig(this.env);
+    // Where faults are disabled the feature does not exist, whatever the input.
+    if (!config.faultsEnabled) return fail("not_found", "Faults cannot be set here.");
+    const checked = parse(FaultsSchema, faults);
+    return checked.ok ? payments.setFaults(config, checked.value, putProviderFaults) : checked;
+  }
+}

@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+const EndpointNameSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9-]{1,32}$/, { error: "Endpoint names are 1..32 of a-z, 0-9, -." })
+  .refine((name) => name !== "admin", { error: '"admin" is reserved.' });
+
+const ConfigSchema = z.object({
+  PSP_ENDPOINTS: z
+    .string()
+    .transform((list) => list.split(",").map((name) => name.trim()))
+    .pipe(z.array(EndpointNameSchema).min(1)),
+  FAULTS_ENABLED: z.string().optional(),
+});
+
+export interface SimConfig {
+  endpoints: ReadonlySet<string>;
+  faultsEnabled: boolean;
+}
+
+/** Reads the simulator's settings; a bad value fails loudly at the first request. */
+export function simConfig(env: Env): SimConfig {
+  const config = ConfigSchema.parse(env);
+  return { endpoints: new Set(config.PSP_ENDPOINTS), faultsEnabled: config.FAULTS_ENABLED === "true" };
+}

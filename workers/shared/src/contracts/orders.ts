@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { OrderIdSchema, ProductIdSchema, pageOf } from "./common";
+
+export { OrderIdSchema };
+
+export const OrderStatusSchema = z.enum(["pending", "confirmed", "shipped", "cancelled"]);
+export type OrderStatus = z.infer<typeof OrderStatusSchema>;
+
+export const CancelReasonSchema = z.enum([
+  "out_of_stock",
+  "payment_declined",
+  "payment_unavailable",
+  "cancelled_by_customer",
+  "cancelled_by_admin",
+]);
+export type CancelReason = z.infer<typeof CancelReasonSchema>;
+
+export const SagaStateSchema = z.enum(["running", "compensating", "completed", "cancelled", "compensation_failed"]);
+export type SagaState = z.infer<typeof SagaStateSchema>;
+
+/** What clients may send: prices and totals are never taken from them. */
+export const PlaceOrderSchema = z
+  .strictObject({
+    items: z
+      .array(z.strictObject({ productId: ProductIdSchema, quantity: z.number().int().min(1).max(100) }))
+      .min(1, { error: "An order needs at least one line." })
+      .max(50, { error: "An order has at most 50 lines." })
+      .refine((items) => new Set(items.map((i) => i.productId)).size === items.length, {
+        error: "Each product appears once; put the whole quantity on one line.",
+      }),
+  })
+  .meta({ id: "PlaceOrder" });
+export type PlaceOrder = z.infer<typeof PlaceOrderSchema>;
+
+export const ShipOrderSchema = z
+  .strictObject({ trackingNumber: z.string().trim().min(1).max(64).optional() })
+  .meta({ id: "ShipOrder" });
+
+export const SagaStepSchema = z.object({
+  name: z.string(),
+  status: z.string(),
+  attempts: z.number().int(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  error: z.string().optional(),
+});
+
+export const SagaViewSchema = z.object({ state: SagaStateSchema, steps: z.array(SagaStepSchema) }).meta({ id: "Saga" });
+export type SagaView = z.infer<typeof SagaViewSchema>;
+
+export const OrderSchema = z
+  .object({
+    id: z.string(),
+    userId: z.string(),
+    status: OrderStatusSchema,
+    reason: CancelReasonSchema.optional(),
+    items: z.array(z.object({ productId: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() })),
+    totalCents: z.number().int(),
+    currency: z.string(),
+    trackingNumber: z.string().optional(),
+    createdAt: z.string(),
+    saga: SagaViewSchema,
+  })
+  .meta({ id: "Order" });
+export type Order = z.infer<typeof OrderSchema>;
+
+export const OrderPageSchema = pageOf(OrderSchema).meta({ id: "OrderPage" });
+
+export const SagaSummarySchema = z
+  .object({ orderId: z.string(), state: SagaStateSchema, status: OrderStatusSchema, updatedAt: z.string() })
+  .meta({ id: "SagaSummary" });
+export const SagaPageSchema = pageOf(SagaSummarySchema).meta({ id: "SagaPage" });
