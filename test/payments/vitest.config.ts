@@ -50,6 +50,8 @@ export default defineProject(async () => ({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(join(ROOT, "d1", "payments", "migrations")),
           PSP_TIMEOUT_MS,
+          // As committed in wrangler.toml, whatever a local .dev.vars says.
+          FAULTS_ENABLED: "false",
         },
         outboundService: "shop-psp-sim",
         // The same simulator script with faults disabled, as it is everywhere but local dev.

@@ -38,7 +38,7 @@ export interface AuxOptions {
   /** Durable Objects the Worker hosts (SQLite) or binds from another Worker. */
   durableObjects?: Record<string, { className: string; useSQLite?: boolean; scriptName?: string }>;
   /** Service bindings to other auxiliary Workers, by binding name. */
-  serviceBindings?: Record<string, string>;
+  serviceBindings?: Record<string, string | { name: string }>;
   /** Sends the Worker's outbound fetches to another Worker (e.g. the PSP simulator). */
   outboundService?: string;
 }
@@ -60,8 +60,9 @@ export function auxWorker(name: string, dir: string, options: AuxOptions = {}) {
     compatibilityFlags: workerOptions.compatibilityFlags as string[],
     bindings: { ...(workerOptions.bindings as Record<string, string>), ...options.bindings },
     d1Databases: workerOptions.d1Databases as Record<string, { id: string }>,
-    ...(options.durableObjects ? { durableObjects: options.durableObjects } : {}),
-    ...(options.serviceBindings ? { serviceBindings: options.serviceBindings } : {}),
+    // Its config's objects (hosted ones SQLite-backed, bound ones by script name) and services.
+    durableObjects: { ...(workerOptions.durableObjects as Record<string, object>), ...options.durableObjects },
+    serviceBindings: { ...(workerOptions.serviceBindings as Record<string, object>), ...options.serviceBindings },
     ...(options.outboundService ? { outboundService: options.outboundService } : {}),
   };
 }
@@ -75,10 +76,33 @@ export function usersAuxWorker(keys: TestKeys) {
 
 /** shop-resilience: hosts the CircuitBreaker objects other Workers bind. */
 export function resilienceAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-resilience", "resilience", {
-    bindings,
-    durableObjects: { CIRCUIT_BREAKER: { className: "CircuitBreaker", useSQLite: true } },
+  return auxWorker("shop-resilience", "resilience", { bindings });
+}
+
+/** The payment provider's stand-in, with fault injection on (as in local dev). */
+export function pspSimAuxWorker(bindings: Record<string, string> = {}) {
+  return auxWorker("shop-psp-sim", "psp-sim", { bindings: { FAULTS_ENABLED: "true", ...bindings } });
+}
+
+/** shop-payments, its provider calls routed to the simulator instead of the network. */
+export function paymentsAuxWorker(bindings: Record<string, string> = {}) {
+  return auxWorker("shop-payments", "payments", {
+    bindings: { FAULTS_ENABLED: "true", ...bindings },
+    outboundService: "shop-psp-sim",
   });
+}
+
+/** shop-orders with its saga objects. */
+export function ordersAuxWorker(bindings: Record<string, string> = {}) {
+  return auxWorker("shop-orders", "orders", { bindings });
+}
+
+export function paymentsMigrations() {
+  return readD1Migrations(join(ROOT, "d1", "payments", "migrations"));
+}
+
+export function ordersMigrations() {
+  return readD1Migrations(join(ROOT, "d1", "orders", "migrations"));
 }
 
 /** shop-catalog with its D1. */
@@ -93,3 +117,5 @@ export function catalogMigrations() {
 /** The database id shop-users' wrangler config gives users-db: the runner binds the same storage. */
 export const USERS_DB_ID = "00000000-0000-4000-8000-000000000001";
 export const CATALOG_DB_ID = "00000000-0000-4000-8000-000000000002";
+export const PAYMENTS_DB_ID = "00000000-0000-4000-8000-000000000003";
+export const ORDERS_DB_ID = "00000000-0000-4000-8000-000000000004";

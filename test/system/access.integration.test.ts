@@ -175,7 +175,10 @@ describe("platform endpoints", () => {
   it("reports health of every bound service without rate limiting", async () => {
     const res = await call("/health");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", services: { users: "ok", catalog: "ok", resilience: "ok" } });
+    expect(await res.json()).toEqual({
+      status: "ok",
+      services: { users: "ok", catalog: "ok", resilience: "ok", payments: "ok", orders: "ok" },
+    });
     expect(res.headers.get("ratelimit")).toBeNull();
   });
 
@@ -194,6 +197,12 @@ describe("platform endpoints", () => {
         "/api/auth/refresh",
         "/api/auth/register",
         "/api/admin/breakers",
+        "/api/admin/faults",
+        "/api/admin/sagas",
+        "/api/orders",
+        "/api/orders/{id}",
+        "/api/orders/{id}/cancel",
+        "/api/orders/{id}/ship",
         "/api/products",
         "/api/products/{id}",
         "/api/products/{id}/restock",

@@ -6,5 +6,9 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     CATALOG_DB: D1Database;
     TEST_CATALOG_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    PAYMENTS_DB: D1Database;
+    TEST_PAYMENTS_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    ORDERS_DB: D1Database;
+    TEST_ORDERS_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }

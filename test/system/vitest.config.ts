@@ -6,6 +6,13 @@ import {
   catalogAuxWorker,
   catalogMigrations,
   makeTestKeys,
+  ORDERS_DB_ID,
+  ordersAuxWorker,
+  ordersMigrations,
+  PAYMENTS_DB_ID,
+  paymentsAuxWorker,
+  paymentsMigrations,
+  pspSimAuxWorker,
   ROOT,
   resilienceAuxWorker,
   USERS_DB_ID,
@@ -14,9 +21,10 @@ import {
 } from "../support/node-config.ts";
 
 /**
- * The system as users meet it: the gateway is the main Worker (it hosts the RateLimiter), the real
- * shop-users runs beside it as an auxiliary Worker built by a dry-run deploy, and the runner binds
- * users-db by the same id to apply its migrations.
+ * The system as users meet it: the gateway is the main Worker (it hosts the RateLimiter) and every
+ * service runs beside it as an auxiliary Worker built by a dry-run deploy, with the payment
+ * provider simulator behind payments. The runner binds each service's D1 by the same id to apply
+ * its migrations. Fault injection is on, as in local dev.
  */
 export default defineProject(async () => {
   const keys = await makeTestKeys();
@@ -25,9 +33,28 @@ export default defineProject(async () => {
       cloudflareTest({
         wrangler: { configPath: join(ROOT, "wrangler.toml") },
         miniflare: {
-          d1Databases: { USERS_DB: USERS_DB_ID, CATALOG_DB: CATALOG_DB_ID },
-          bindings: { TEST_MIGRATIONS: await usersMigrations(), TEST_CATALOG_MIGRATIONS: await catalogMigrations() },
-          workers: [usersAuxWorker(keys), resilienceAuxWorker(), catalogAuxWorker()],
+          d1Databases: {
+            USERS_DB: USERS_DB_ID,
+            CATALOG_DB: CATALOG_DB_ID,
+            PAYMENTS_DB: PAYMENTS_DB_ID,
+            ORDERS_DB: ORDERS_DB_ID,
+          },
+          bindings: {
+            FAULTS_ENABLED: "true",
+            TEST_MIGRATIONS: await usersMigrations(),
+            TEST_CATALOG_MIGRATIONS: await catalogMigrations(),
+            TEST_PAYMENTS_MIGRATIONS: await paymentsMigrations(),
+            TEST_ORDERS_MIGRATIONS: await ordersMigrations(),
+          },
+          workers: [
+            usersAuxWorker(keys),
+            resilienceAuxWorker(),
+            catalogAuxWorker(),
+            pspSimAuxWorker(),
+            // Short timeouts so that outage tests are quick.
+            paymentsAuxWorker({ PSP_TIMEOUT_MS: "500" }),
+            ordersAuxWorker({ ORDER_WAIT_MS: "3000" }),
+          ],
         },
       }),
     ],
@@ -35,6 +62,8 @@ export default defineProject(async () => {
       name: "system",
       include: ["**/*.test.ts"],
       setupFiles: ["./setup.ts"],
+      // Provider faults are global to the one simulator: files must not run side by side.
+      fileParallelism: false,
       provide: { keys },
     },
   };
