@@ -4,6 +4,7 @@
  * seeded admin) and stops it. Proves the README's first command on this machine.
  */
 import { spawn } from "node:child_process";
+import { ApiClient } from "./api-client.ts";
 import { ROOT } from "./lib.ts";
 
 const port = 18787 + Math.floor(Math.random() * 1000);
@@ -39,27 +40,9 @@ function expect(condition: boolean, message: string): void {
   if (!condition) throw new Error(message);
 }
 
-// Locally wrangler dev passes the client's CF-Connecting-IP through (on Cloudflare the edge sets
-// it): a fresh address per run keeps repeated smoke runs out of each other's anonymous quota.
-const clientIp = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
-
-async function json(
-  path: string,
-  init: RequestInit = {},
-): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
-  const headers = new Headers(init.headers);
-  headers.set("cf-connecting-ip", clientIp);
-  const response = await fetch(`${base}${path}`, { ...init, headers });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : {}, headers: response.headers };
-}
-
-const post = (path: string, body: unknown, token?: string) =>
-  json(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
+const api = new ApiClient(base);
+const json = (path: string, init: RequestInit = {}) => api.request(path, init);
+const post = (path: string, body: unknown, token?: string) => api.request(path, { json: body, token });
 
 try {
   const deadline = Date.now() + 180_000;

@@ -32,13 +32,16 @@ export function usersMigrations() {
   return readD1Migrations(join(ROOT, "d1", "users", "migrations"));
 }
 
+type DurableObjects = Record<string, { className: string; useSQLite?: boolean; scriptName?: string }>;
+type ServiceBindings = Record<string, string | { name: string }>;
+
 export interface AuxOptions {
   /** Extra or overriding bindings (secrets, test settings). */
   bindings?: Record<string, string>;
   /** Durable Objects the Worker hosts (SQLite) or binds from another Worker. */
-  durableObjects?: Record<string, { className: string; useSQLite?: boolean; scriptName?: string }>;
+  durableObjects?: DurableObjects;
   /** Service bindings to other auxiliary Workers, by binding name. */
-  serviceBindings?: Record<string, string | { name: string }>;
+  serviceBindings?: ServiceBindings;
   /** Sends the Worker's outbound fetches to another Worker (e.g. the PSP simulator). */
   outboundService?: string;
 }
@@ -61,8 +64,8 @@ export function auxWorker(name: string, dir: string, options: AuxOptions = {}) {
     bindings: { ...(workerOptions.bindings as Record<string, string>), ...options.bindings },
     d1Databases: workerOptions.d1Databases as Record<string, { id: string }>,
     // Its config's objects (hosted ones SQLite-backed, bound ones by script name) and services.
-    durableObjects: { ...(workerOptions.durableObjects as Record<string, object>), ...options.durableObjects },
-    serviceBindings: { ...(workerOptions.serviceBindings as Record<string, object>), ...options.serviceBindings },
+    durableObjects: { ...(workerOptions.durableObjects as DurableObjects), ...options.durableObjects },
+    serviceBindings: { ...(workerOptions.serviceBindings as ServiceBindings), ...options.serviceBindings },
     ...(options.outboundService ? { outboundService: options.outboundService } : {}),
   };
 }
