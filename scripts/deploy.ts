@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyDocsAssets } from "./copy-docs-assets.ts";
 import { generateSigningKey } from "./keys.ts";
-import { ROOT, WORKERS, wrangler } from "./lib.ts";
+import { PSP_SIM, ROOT, WORKERS, wrangler } from "./lib.ts";
 
 const dryRun = process.argv.includes("--dry-run");
 
@@ -73,7 +73,7 @@ async function missingSecrets(worker: string, config: string): Promise<Record<st
 copyDocsAssets();
 const scratch = mkdtempSync(join(tmpdir(), "edge-shop-deploy-"));
 try {
-  for (const worker of WORKERS) {
+  for (const worker of dryRun ? [...WORKERS, PSP_SIM] : WORKERS) {
     if (dryRun) {
       await wrangler(["deploy", "--dry-run", "--outdir", join(scratch, worker.name), "-c", worker.config], {
         quiet: true,

@@ -144,8 +144,16 @@ psp.on("exit", (code) => {
   process.exit(code ?? 1);
 });
 
-await waitFor(`http://127.0.0.1:${PSP_SIM_PORT}/a/v1/authorizations?reference=ready-check`, psp, (r) => r.status < 500);
-await waitFor(`http://127.0.0.1:${port}/health`, child, (r) => r.ok);
+try {
+  // Any answer means the simulator listens (its injected faults may make it answer 503).
+  await waitFor(`http://127.0.0.1:${PSP_SIM_PORT}/a/v1/authorizations?reference=ready-check`, psp, () => true);
+  await waitFor(`http://127.0.0.1:${port}/health`, child, (r) => r.ok);
+} catch (error) {
+  console.error(String(error));
+  child.kill("SIGTERM");
+  psp.kill("SIGTERM");
+  process.exit(1);
+}
 console.log(`\nedge-shop is ready on http://localhost:${port}  (docs: http://localhost:${port}/docs/)`);
 console.log(`payment provider simulator on http://127.0.0.1:${PSP_SIM_PORT}`);
 console.log(`admin: ${admin.email} / ${process.env.SEED_ADMIN_PASSWORD ? "(SEED_ADMIN_PASSWORD)" : admin.password}\n`);
