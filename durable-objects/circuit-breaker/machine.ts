@@ -14,6 +14,7 @@
  * Every function returns the very same state object when nothing changed, so the caller can skip
  * the write.
  */
+import { integerVar } from "../../workers/shared/src/config";
 import type { Admission, Breaker, BreakerState } from "../../workers/shared/src/contracts/breaker";
 
 export interface BreakerConfig {
@@ -154,15 +155,6 @@ export interface BreakerVars {
   BREAKER_FAILURE_THRESHOLD?: string;
   BREAKER_OPEN_MS?: string;
   BREAKER_PROBE_LEASE_MS?: string;
-}
-
-function integerVar(name: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < min) {
-    throw new Error(`${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
 }
 
 /** Reads the breaker settings; a bad value throws, so a misconfigured breaker fails loudly. */

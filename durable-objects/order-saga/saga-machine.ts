@@ -20,7 +20,9 @@
  *
  * A transition that changes nothing returns the very same state object.
  */
+
 import type { BreakerTrace } from "../../workers/shared/src/breaker-client";
+import { integerVar } from "../../workers/shared/src/config";
 import { type ErrorCode, isTransient } from "../../workers/shared/src/errors";
 import { type BackoffPolicy, fullJitterDelay } from "../../workers/shared/src/retry";
 import {
@@ -77,15 +79,6 @@ export interface SagaVars {
   SAGA_COMPENSATION_BACKOFF_CAP_MS?: string;
   SAGA_MAX_COMPENSATION_ATTEMPTS?: string;
   SAGA_CALL_TIMEOUT_MS?: string;
-}
-
-function integerVar(name: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < min) {
-    throw new Error(`${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
 }
 
 /** Reads the saga settings; a bad value throws, so a misconfigured saga fails loudly. */

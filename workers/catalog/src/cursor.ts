@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ProductIdSchema } from "../../shared/src/contracts/catalog";
 import { ListQuerySchema } from "../../shared/src/contracts/common";
+import { decodeCursor as decodePair, encodeCursor as encodePair } from "../../shared/src/cursor";
 
 /**
  * The product list is newest first, paged by a keyset cursor: the (createdAt, id) of the last item
@@ -15,20 +16,12 @@ export interface ListPosition {
 const PositionSchema = z.tuple([z.iso.datetime(), ProductIdSchema]);
 
 export function encodeCursor(position: ListPosition): string {
-  return btoa(JSON.stringify([position.createdAt, position.id]))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
+  return encodePair(position.createdAt, position.id);
 }
 
 export function decodeCursor(cursor: string): ListPosition | undefined {
-  try {
-    const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    const parsed = PositionSchema.safeParse(JSON.parse(json));
-    return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = PositionSchema.safeParse(decodePair(cursor));
+  return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : undefined;
 }
 
 const CursorSchema = z

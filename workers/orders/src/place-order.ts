@@ -1,3 +1,4 @@
+import type { SagaPlan } from "../../../durable-objects/order-saga/order-saga";
 import type { CatalogRpc } from "../../shared/src/contracts/catalog";
 import type { Order, PlaceOrder, SagaView } from "../../shared/src/contracts/orders";
 import type { Identity } from "../../shared/src/identity";
@@ -11,15 +12,6 @@ export interface SagaPort {
   start(plan: SagaPlan): Promise<void>;
   /** The saga's view once it ended, or as it stands after `timeoutMs`. */
   awaitEnd(orderId: string, timeoutMs: number): Promise<SagaView>;
-}
-
-/** Everything the saga needs to run an order, fixed when the order is placed. */
-export interface SagaPlan {
-  orderId: string;
-  userId: string;
-  lines: { productId: string; quantity: number }[];
-  amountCents: number;
-  currency: string;
 }
 
 export interface PlaceOrderDeps {

@@ -1,4 +1,5 @@
 import type { CancelReason, Order, OrderStatus, SagaState, SagaView } from "../../shared/src/contracts/orders";
+import { encodeCursor } from "../../shared/src/cursor";
 
 /** All SQL of shop-orders: prepared statements with bound parameters only. */
 
@@ -60,24 +61,6 @@ function toOrder(row: OrderRow, items: ItemRow[]): Order {
     createdAt: row.created_at,
     saga,
   };
-}
-
-/** Keyset cursor over (created_at, id), newest first. */
-export function encodeCursor(createdAt: string, id: string): string {
-  return btoa(JSON.stringify([createdAt, id]));
-}
-
-export function decodeCursor(cursor: string | undefined): [string, string] | undefined {
-  if (!cursor) return undefined;
-  try {
-    const value = JSON.parse(atob(cursor));
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === "string")) {
-      return value as [string, string];
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
 }
 
 export class OrdersRepository {

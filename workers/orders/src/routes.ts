@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { ListQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
+import { decodeCursor } from "../../shared/src/cursor";
 import {
   type AppEnv,
   identityFromGateway,
@@ -16,7 +17,7 @@ import { ordersConfig } from "./config";
 import { parseIdempotencyKey } from "./idempotency";
 import { cancelOrder, shipOrder, visibleOrder } from "./orders";
 import { placeOrder } from "./place-order";
-import { decodeCursor, OrdersRepository } from "./repository";
+import { OrdersRepository } from "./repository";
 
 type OrdersApp = AppEnv<Env>;
 
