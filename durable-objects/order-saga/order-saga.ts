@@ -196,10 +196,16 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
     try {
       if (spec.target === "orders") {
         const store = this.store();
+        // confirm_order is done once the order is past pending, including `cancelled` when a refund
+        // was asked of this saga: only a confirmed order is cancelled for a refund, so a re-issued
+        // confirm (its first answer lost) may find the refund overtook it. Refusing that would
+        // retry forever and strand the queued refund, with the payment and stock held (steps.ts
+        // describes it so). Read after the awaits: the refund may arrive while the write is out.
+        const passed = (status: string | undefined) =>
+          status === "confirmed" || status === "shipped" || (status === "cancelled" && !!this.#load()?.state.refund);
         const done =
           command.step === "confirm_order"
-            ? (await store.confirm(orderId, now)) ||
-              ["confirmed", "shipped"].includes((await store.orderStatus(orderId)) ?? "")
+            ? (await store.confirm(orderId, now)) || passed(await store.orderStatus(orderId))
             : (await store.cancel(orderId, command.reason ?? "cancelled_by_admin", now)) ||
               (await store.orderStatus(orderId)) === "cancelled";
         return {

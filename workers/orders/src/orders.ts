@@ -55,6 +55,14 @@ export async function cancelOrder(
     if (!reply.accepted) return fail("conflict", `The refund was refused (${reply.refused}).`);
     return ok(null);
   }
+  const { reason: cancelledFor } = order.value;
+  if (cancelledFor === "cancelled_by_customer" || cancelledFor === "cancelled_by_admin") {
+    // A cancel after the pivot writes `cancelled` before it asks the saga for the refund; if the
+    // asking failed (that caller got a 5xx), the order is cancelled but still charged. Asking again
+    // on a retried cancel repairs that, and is harmless otherwise: the saga's refund is idempotent
+    // and refuses an order cancelled before its pivot. The answer stays 409.
+    await saga.refund(cancelledFor === "cancelled_by_admin" ? "admin" : "customer");
+  }
   return fail("conflict", `A ${order.value.status} order cannot be cancelled.`);
 }
 
