@@ -89,6 +89,18 @@ try {
     const docs = await fetch(`${base}/docs/swagger-ui-bundle.js`);
     expect(docs.status === 200, `docs asset: ${docs.status}`);
   });
+  await step("an order completes its saga (stock, payment through the provider simulator)", async () => {
+    const res = await api.request("/api/orders", {
+      token: String(tokens.accessToken),
+      json: { items: [{ productId: "prd_01m6b5kx00seed000000000005", quantity: 1 }] },
+      headers: { "idempotency-key": `smoke-${Date.now()}` },
+    });
+    const saga = res.body.saga as { state: string } | undefined;
+    expect(
+      res.status === 201 && res.body.status === "confirmed" && saga?.state === "completed",
+      `order: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`,
+    );
+  });
   await step("the 11th login for one email within 15 minutes is a 429 with Retry-After", async () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
