@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { type BucketSpec, type Decision, decide, maxWindowMs } from "./sliding-window";
+import { type BucketSpec, type Decision, decide, type HitLog, maxWindowMs } from "./sliding-window";
 
 export type { BucketSpec, Decision } from "./sliding-window";
 
@@ -10,6 +10,8 @@ export type { BucketSpec, Decision } from "./sliding-window";
  */
 export class RateLimiter extends DurableObject {
   #schemaReady = false;
+  /** Known in memory once checked, so a hot object does not touch its alarm on every request. */
+  #alarmPending = false;
 
   #ensureSchema(): void {
     if (this.#schemaReady) return;
@@ -25,30 +27,43 @@ export class RateLimiter extends DurableObject {
     this.#ensureSchema();
     const sql = this.ctx.storage.sql;
     const now = Date.now();
-    const hitsByBucket = new Map<string, number[]>();
     for (const spec of specs) {
       sql.exec("DELETE FROM hits WHERE bucket = ? AND expires_at <= ?", spec.key, now);
-      const rows = sql.exec<{ at: number }>("SELECT at FROM hits WHERE bucket = ? ORDER BY at", spec.key).toArray();
-      hitsByBucket.set(
-        spec.key,
-        rows.map((row) => row.at),
-      );
     }
-    const decision = decide(specs, hitsByBucket, now);
+    // Read through the (bucket, at) index: a count and at most a few rows, never the whole log.
+    const log: HitLog = {
+      count: (key, since) =>
+        sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hits WHERE bucket = ? AND at > ?", key, since).one().n,
+      nth: (key, since, k) =>
+        sql
+          .exec<{ at: number }>(
+            "SELECT at FROM hits WHERE bucket = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?",
+            key,
+            since,
+            k - 1,
+          )
+          .toArray()[0]?.at,
+    };
+    const decision = decide(specs, log, now);
     if (decision.allowed) {
       for (const spec of specs) {
         sql.exec("INSERT INTO hits (bucket, at, expires_at) VALUES (?, ?, ?)", spec.key, now, now + maxWindowMs(spec));
       }
     }
     // The decision above is already written; the alarm only tidies up after the object goes idle.
-    const expiry = Math.max(...specs.map((spec) => now + maxWindowMs(spec)));
-    const alarm = await this.ctx.storage.getAlarm();
-    if (alarm === null || alarm < expiry) await this.ctx.storage.setAlarm(expiry);
+    // One pending alarm is enough: when it fires it reschedules itself to the latest expiry.
+    if (!this.#alarmPending) {
+      if ((await this.ctx.storage.getAlarm()) === null) {
+        await this.ctx.storage.setAlarm(Math.max(...specs.map((spec) => now + maxWindowMs(spec))));
+      }
+      this.#alarmPending = true;
+    }
     return decision;
   }
 
   /** Housekeeping: drop expired hits; an object with none left deletes its storage entirely. */
   override async alarm(): Promise<void> {
+    this.#alarmPending = false;
     this.#ensureSchema();
     const now = Date.now();
     this.ctx.storage.sql.exec("DELETE FROM hits WHERE expires_at <= ?", now);
@@ -60,6 +75,7 @@ export class RateLimiter extends DurableObject {
       this.#schemaReady = false;
     } else {
       await this.ctx.storage.setAlarm(next);
+      this.#alarmPending = true;
     }
   }
 }

@@ -39,55 +39,71 @@ export function maxWindowMs(spec: BucketSpec): number {
   return Math.max(...spec.windows.map((w) => w.windowSeconds)) * 1000;
 }
 
-/** Hits of one window: the admission times (ms, ascending) that are still inside it at `now`. */
-function inWindow(hits: readonly number[], window: Window, now: number): number[] {
-  const since = now - window.windowSeconds * 1000;
-  return hits.filter((at) => at > since);
+/**
+ * What the decision reads of a bucket's log: how many admitted hits fall after `since`, and the
+ * k-th oldest of them (1-based). The Durable Object answers from SQLite with an index, so a
+ * decision never loads a whole log; tests answer from arrays (`arrayLog`).
+ */
+export interface HitLog {
+  count(key: string, since: number): number;
+  nth(key: string, since: number, k: number): number | undefined;
 }
 
-/** Seconds until the oldest of the hits that must expire leaves the window. */
-function secondsUntilFree(live: number[], window: Window, now: number, mustFree: number): number {
-  const hit = live[mustFree - 1];
+/** A HitLog over in-memory logs (each ascending), for tests and pure callers. */
+export function arrayLog(hitsByBucket: ReadonlyMap<string, readonly number[]>): HitLog {
+  const live = (key: string, since: number) => (hitsByBucket.get(key) ?? []).filter((at) => at > since);
+  return {
+    count: (key, since) => live(key, since).length,
+    nth: (key, since, k) => live(key, since)[k - 1],
+  };
+}
+
+/** Seconds until the given hit leaves the window (at least 1). */
+function secondsUntilGone(hit: number | undefined, window: Window, now: number): number {
   if (hit === undefined) return 0;
   return Math.max(1, Math.ceil((hit + window.windowSeconds * 1000 - now) / 1000));
 }
 
 /**
  * Decides one request against several buckets at once: it is admitted only if every bucket
- * admits it, and then it counts in every bucket. `hitsByBucket` holds each bucket's (by key) logged
- * admission times in ascending order.
+ * admits it, and then it counts in every bucket. `log` is each bucket's (by key) admitted hits;
+ * a map of ascending arrays is accepted too.
  */
 export function decide(
   specs: readonly BucketSpec[],
-  hitsByBucket: ReadonlyMap<string, readonly number[]>,
+  log: HitLog | ReadonlyMap<string, readonly number[]>,
   now: number,
 ): Decision {
+  const hits = log instanceof Map ? arrayLog(log) : (log as HitLog);
   let allowed = true;
   let retryAfterSeconds = 0;
   for (const spec of specs) {
-    const hits = hitsByBucket.get(spec.key) ?? [];
     for (const window of spec.windows) {
-      const live = inWindow(hits, window, now);
-      if (live.length >= window.limit) {
+      const since = now - window.windowSeconds * 1000;
+      const live = hits.count(spec.key, since);
+      if (live >= window.limit) {
         allowed = false;
         // To admit one more, the oldest (live - limit + 1) hits must leave the window.
         retryAfterSeconds = Math.max(
           retryAfterSeconds,
-          secondsUntilFree(live, window, now, live.length - window.limit + 1),
+          secondsUntilGone(hits.nth(spec.key, since, live - window.limit + 1), window, now),
         );
       }
     }
   }
   const buckets = specs.map((spec): BucketState => {
     const headline = spec.windows[0] as Window;
-    const live = inWindow(hitsByBucket.get(spec.key) ?? [], headline, now);
-    if (allowed) live.push(now);
+    const since = now - headline.windowSeconds * 1000;
+    const logged = hits.count(spec.key, since);
+    const live = logged + (allowed ? 1 : 0);
+    // The oldest hit in the window: the oldest logged one, or this request if it is the only one.
+    const oldest = logged > 0 ? hits.nth(spec.key, since, 1) : allowed ? now : undefined;
     return {
       name: spec.name,
       limit: headline.limit,
       windowSeconds: headline.windowSeconds,
-      remaining: Math.max(0, headline.limit - live.length),
-      resetSeconds: live.length === 0 ? 0 : secondsUntilFree(live, headline, now, 1),
+      remaining: Math.max(0, headline.limit - live),
+      resetSeconds: live === 0 ? 0 : secondsUntilGone(oldest, headline, now),
     };
   });
   return { allowed, retryAfterSeconds: allowed ? 0 : retryAfterSeconds, buckets };
