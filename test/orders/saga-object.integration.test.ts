@@ -280,6 +280,35 @@ describe("lost answers and failed requests after the pivot", () => {
     }
   });
 
+  it("the sweep refunds a cancelled order whose refund request failed, once", async () => {
+    const product = await createProduct({ stock: 3 });
+    const buyer = customer();
+    const { order } = await placeOrder(buyer, [{ productId: product.id, quantity: 1 }]);
+    const spy = vi.spyOn(OrderSagaObject.prototype, "refund").mockImplementationOnce(() => {
+      throw new Error("the object is overloaded");
+    });
+    try {
+      await expectProblem(await call(`/api/orders/${order.id}/cancel`, { as: buyer, method: "POST" }), 500, "internal");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await paymentOf(order.id)).toMatchObject({ status: "captured" });
+    const sweeper = env.SWEEPER.getByName("sweeper");
+    // A fresh cancellation is left to its own request for a while.
+    expect((await sweeper.sweep()).refunded).not.toContain(order.id);
+    const past = new Date(Date.now() - Number(env.SWEEP_PENDING_AFTER_MS) - 5_000).toISOString();
+    await env.DB.prepare("UPDATE orders SET updated_at = ? WHERE id = ?").bind(past, order.id).run();
+
+    expect((await sweeper.sweep()).refunded).toEqual([order.id]);
+
+    const done = await orderAtRest(order.id);
+    expect(done).toMatchObject({ status: "cancelled", reason: "cancelled_by_customer", saga: { state: "cancelled" } });
+    expect(await paymentOf(order.id)).toMatchObject({ status: "refunded" });
+    expect(await stockOf(product.id)).toEqual({ available: 3, reserved: 0, sold: 0, stocked: 3 });
+    expect((await sweeper.sweep()).refunded).not.toContain(order.id);
+    expect(await ledgerOf(order.id)).toEqual(["authorize:ok", "capture:ok", "refund:ok"]);
+  });
+
   it("a cancel whose refund request failed leaves the order cancelled but charged; a retried cancel repairs it", async () => {
     const product = await createProduct({ stock: 3 });
     const buyer = customer();

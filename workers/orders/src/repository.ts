@@ -315,6 +315,26 @@ export class OrdersRepository {
     };
   }
 
+  /**
+   * Orders cancelled by a person after their saga completed, whose refund never started (the
+   * saga's projection still says `completed`): the request for the refund failed. The sweep asks again.
+   */
+  async unrefundedCancellations(
+    olderThan: string,
+    limit: number,
+  ): Promise<{ orderId: string; reason: CancelReason }[]> {
+    const rows = await this.db
+      .prepare(
+        `SELECT o.id, o.reason FROM orders o JOIN sagas s ON s.order_id = o.id
+         WHERE o.status = 'cancelled' AND o.updated_at < ? AND s.state = 'completed'
+           AND o.reason IN ('cancelled_by_customer', 'cancelled_by_admin')
+         ORDER BY o.updated_at LIMIT ?`,
+      )
+      .bind(olderThan, limit)
+      .all<{ id: string; reason: CancelReason }>();
+    return rows.results.map((r) => ({ orderId: r.id, reason: r.reason }));
+  }
+
   /** Orders still pending after `olderThan`: the sweep makes sure each has a running saga. */
   async stalePendingOrders(olderThan: string, limit: number): Promise<string[]> {
     const rows = await this.db

@@ -6,7 +6,8 @@ import { OrdersRepository } from "./repository";
 /**
  * OrderSweeper: one object ("sweeper") whose alarm does the orders service's housekeeping, since
  * cron triggers do not run under `wrangler dev`: it starts the saga of any order still pending
- * after a while (starting is idempotent, so an order whose saga runs is untouched) and forgets
+ * after a while (starting is idempotent, so an order whose saga runs is untouched), asks again for
+ * the refund of any order cancelled after confirmation whose refund never started, and forgets
  * idempotency keys older than their TTL. It reschedules itself on every run.
  */
 export class OrderSweeper extends DurableObject<Env> {
@@ -20,7 +21,7 @@ export class OrderSweeper extends DurableObject<Env> {
   }
 
   /** One sweep; returns the orders whose saga it (re)started. */
-  async sweep(): Promise<{ started: string[]; forgottenKeys: number }> {
+  async sweep(): Promise<{ started: string[]; refunded: string[]; forgottenKeys: number }> {
     const config = ordersConfig(this.env);
     const repo = new OrdersRepository(this.env.DB);
     const olderThan = new Date(Date.now() - config.SWEEP_PENDING_AFTER_MS).toISOString();
@@ -35,11 +36,21 @@ export class OrderSweeper extends DurableObject<Env> {
         started.push(orderId);
       }
     }
+    const refunded: string[] = [];
+    for (const { orderId, reason } of await repo.unrefundedCancellations(olderThan, 50)) {
+      // Idempotent: a refund already running or done is not started twice.
+      const reply = await this.env.ORDER_SAGA.getByName(orderId).refund(
+        reason === "cancelled_by_admin" ? "admin" : "customer",
+      );
+      if (reply.accepted) refunded.push(orderId);
+    }
     const forgottenKeys = await repo.deleteIdempotencyKeysBefore(
       Math.floor(Date.now() / 1000) - config.IDEMPOTENCY_TTL_SECONDS,
     );
-    if (started.length > 0 || forgottenKeys > 0) this.#log.info("sweep", { started, forgottenKeys });
-    return { started, forgottenKeys };
+    if (started.length > 0 || refunded.length > 0 || forgottenKeys > 0) {
+      this.#log.info("sweep", { started, refunded, forgottenKeys });
+    }
+    return { started, refunded, forgottenKeys };
   }
 
   override async alarm(): Promise<void> {
