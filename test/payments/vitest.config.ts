@@ -2,8 +2,7 @@
 import { join } from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { ROOT } from "../support/node-config.ts";
+import { auxWorker, ROOT } from "../support/node-config.ts";
 
 /**
  * shop-payments as the main Worker, with the real shop-psp-sim and shop-resilience beside it as
@@ -20,28 +19,6 @@ const SIM_ENDPOINTS = "abcdefghijklmnopqrstuvwxyz".split("").join(",");
 const PSP_TIMEOUT_MS = "500";
 const BREAKER_FAILURE_THRESHOLD = 5;
 
-/** An auxiliary Worker: its built script, its config's runtime settings, bindings and DOs, and overrides. */
-function auxWorker(name: string, dir: string, bindings: Record<string, string>) {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "workers", dir, "wrangler.toml"));
-  const built = join(ROOT, ".test-workers", name);
-  return {
-    name,
-    compatibilityDate: workerOptions.compatibilityDate as string,
-    compatibilityFlags: workerOptions.compatibilityFlags as string[],
-    modules: true,
-    scriptPath: join(built, "index.js"),
-    modulesRoot: built,
-    // SQLite-backed objects hosted by the auxiliary Worker need useSQLite (the config's migrations say so).
-    durableObjects: Object.fromEntries(
-      Object.entries(workerOptions.durableObjects ?? {}).map(([binding, options]) => [
-        binding,
-        { className: (options as { className: string }).className, useSQLite: true },
-      ]),
-    ),
-    bindings: { ...(workerOptions.bindings as Record<string, string>), ...bindings },
-  };
-}
-
 export default defineProject(async () => ({
   plugins: [
     cloudflareTest({
@@ -57,13 +34,13 @@ export default defineProject(async () => ({
         // The same simulator script with faults disabled, as it is everywhere but local dev.
         serviceBindings: { PSP_SIM_LOCKED: "shop-psp-sim-locked" },
         workers: [
-          auxWorker("shop-psp-sim", "psp-sim", { PSP_ENDPOINTS: SIM_ENDPOINTS, FAULTS_ENABLED: "true" }),
+          auxWorker("shop-psp-sim", "psp-sim", { bindings: { PSP_ENDPOINTS: SIM_ENDPOINTS, FAULTS_ENABLED: "true" } }),
           {
-            ...auxWorker("shop-psp-sim", "psp-sim", { PSP_ENDPOINTS: "a,b", FAULTS_ENABLED: "false" }),
+            ...auxWorker("shop-psp-sim", "psp-sim", { bindings: { PSP_ENDPOINTS: "a,b", FAULTS_ENABLED: "false" } }),
             name: "shop-psp-sim-locked",
           },
           auxWorker("shop-resilience", "resilience", {
-            BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURE_THRESHOLD),
+            bindings: { BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURE_THRESHOLD) },
           }),
         ],
       },
