@@ -1,3 +1,5 @@
+import { sha256Hex } from "../../shared/src/hash";
+
 /**
  * The Idempotency-Key header (IETF draft "The Idempotency-Key HTTP Header Field"): an sf-string
  * (`"..."`) or a bare token of 1..255 visible ASCII characters. A repeated header reaches us
@@ -37,8 +39,6 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export async function requestFingerprint(method: string, path: string, body: unknown): Promise<string> {
-  const text = `${method} ${path}\n${canonicalJson(body)}`;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+export function requestFingerprint(method: string, path: string, body: unknown): Promise<string> {
+  return sha256Hex(`${method} ${path}\n${canonicalJson(body)}`);
 }

@@ -1,3 +1,4 @@
+import type { SagaPlan } from "../../../durable-objects/order-saga/order-saga";
 import type { CancelReason, Order, OrderStatus, SagaState, SagaView } from "../../shared/src/contracts/orders";
 import { encodeCursor } from "../../shared/src/cursor";
 
@@ -244,16 +245,7 @@ export class OrdersRepository {
   }
 
   /** What the saga needs to run an order, rebuilt from orders-db (for the sweep). */
-  async sagaPlan(orderId: string): Promise<
-    | {
-        orderId: string;
-        userId: string;
-        lines: { productId: string; quantity: number }[];
-        amountCents: number;
-        currency: string;
-      }
-    | undefined
-  > {
+  async sagaPlan(orderId: string): Promise<SagaPlan | undefined> {
     const order = await this.findOrder(orderId);
     if (!order) return undefined;
     return {

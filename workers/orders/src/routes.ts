@@ -8,6 +8,7 @@ import {
   notFoundProblem,
   onProblem,
   requestContext,
+  requireAdmin,
   requireIdentity,
 } from "../../shared/src/http";
 import { ProblemException } from "../../shared/src/problem";
@@ -33,10 +34,6 @@ function listQuery(query: Record<string, string>) {
     });
   }
   return { limit: parsed.limit, cursor };
-}
-
-function requireAdmin(role: string): void {
-  if (role !== "admin") throw new ProblemException("insufficient_scope", { detail: "Only an admin can do this." });
 }
 
 /** The HTTP app of shop-orders, reached only by the gateway over the service binding. */
@@ -103,15 +100,13 @@ export const app = new Hono<OrdersApp>()
     return c.json(unwrap(await visibleOrder(repo, identity, orderId)));
   })
   .post("/api/orders/:id/ship", async (c) => {
-    const identity = requireIdentity(c);
-    requireAdmin(identity.role);
+    requireAdmin(c);
     const orderId = orderIdParam(c.req.param("id"));
     const input = await readBody(c.req.raw, ShipOrderSchema);
     return c.json(unwrap(await shipOrder(new OrdersRepository(c.env.DB), orderId, input.trackingNumber)));
   })
   .get("/api/admin/sagas", async (c) => {
-    const identity = requireIdentity(c);
-    requireAdmin(identity.role);
+    requireAdmin(c);
     const { limit, cursor } = listQuery(c.req.query());
     const state = c.req.query("state");
     const parsedState = state === undefined ? undefined : parseOrThrow(SagaStateSchema, state, "state filter");

@@ -5,9 +5,8 @@ import {
   notFoundProblem,
   onProblem,
   requestContext,
-  requireIdentity,
+  requireAdmin,
 } from "../../shared/src/http";
-import { ProblemException } from "../../shared/src/problem";
 import { listBreakers } from "./breakers";
 
 /** The HTTP app of shop-resilience, reached only by the gateway over the service binding. */
@@ -15,10 +14,7 @@ export const app = new Hono<AppEnv<Env>>()
   .use(requestContext({ service: "shop-resilience", trustCaller: true }))
   .use(identityFromGateway())
   .get("/api/admin/breakers", async (c) => {
-    const identity = requireIdentity(c);
-    if (identity.role !== "admin") {
-      throw new ProblemException("insufficient_scope", { detail: "Only an admin can see the circuit breakers." });
-    }
+    requireAdmin(c, "Only an admin can see the circuit breakers.");
     // One page holds every configured breaker; nextCursor keeps the shape of every other list.
     return c.json({ items: await listBreakers(c.env), nextCursor: null }, 200, { "cache-control": "no-store" });
   })

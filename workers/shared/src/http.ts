@@ -65,6 +65,13 @@ export function requireIdentity(c: { var: { identity?: Identity } }): Identity {
   return identity;
 }
 
+/** For services: the identity the gateway set, which must be an admin's, or a 401/403 problem. */
+export function requireAdmin(c: { var: { identity?: Identity } }, detail = "Only an admin can do this."): Identity {
+  const identity = requireIdentity(c);
+  if (identity.role !== "admin") throw new ProblemException("insufficient_scope", { detail });
+  return identity;
+}
+
 /** For services behind the gateway: reads the identity headers the gateway set. */
 export function identityFromGateway<E extends AppEnv<object>>(): MiddlewareHandler<E> {
   return async function identityFromGatewayMiddleware(c, next) {

@@ -1,4 +1,5 @@
 import { SignJWT } from "jose";
+import { sha256Hex } from "../../shared/src/hash";
 import type { Role } from "../../shared/src/identity";
 import type { SigningKey } from "./keys";
 
@@ -35,7 +36,6 @@ export function newRefreshToken(): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-export async function hashRefreshToken(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+export function hashRefreshToken(token: string): Promise<string> {
+  return sha256Hex(token);
 }

@@ -1,15 +1,10 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { FaultsSchema } from "../../../shared/src/contracts/payments";
-import { ProblemSchema } from "../../../shared/src/contracts/problem";
 import { ProblemException } from "../../../shared/src/problem";
 import { unwrap } from "../../../shared/src/result";
 import type { GatewayApp } from "../context";
 import { authorize } from "../middleware/authenticate";
-
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
+import { problem } from "./table";
 
 const faultsRoute = createRoute({
   method: "put",

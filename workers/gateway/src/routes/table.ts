@@ -24,7 +24,8 @@ export interface ProxyRoute {
   errors?: number[];
 }
 
-const problem = (description: string) => ({
+/** An OpenAPI response whose body is a problem document. */
+export const problem = (description: string) => ({
   description,
   content: { "application/problem+json": { schema: ProblemSchema } },
 });
