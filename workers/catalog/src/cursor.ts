@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ProductIdSchema } from "../../shared/src/contracts/catalog";
-import { ListQuerySchema } from "../../shared/src/contracts/common";
+import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { decodeCursor as decodePair, encodeCursor as encodePair } from "../../shared/src/cursor";
 
 /**
@@ -13,7 +13,9 @@ export interface ListPosition {
   id: string;
 }
 
-const PositionSchema = z.tuple([z.iso.datetime(), ProductIdSchema]);
+const PositionSchema = z
+  .tuple([z.iso.datetime(), ProductIdSchema])
+  .transform(([createdAt, id]): ListPosition => ({ createdAt, id }));
 
 export function encodeCursor(position: ListPosition): string {
   return encodePair(position.createdAt, position.id);
@@ -21,19 +23,9 @@ export function encodeCursor(position: ListPosition): string {
 
 export function decodeCursor(cursor: string): ListPosition | undefined {
   const parsed = PositionSchema.safeParse(decodePair(cursor));
-  return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : undefined;
+  return parsed.success ? parsed.data : undefined;
 }
 
-const CursorSchema = z
-  .string()
-  .max(200)
-  .transform((cursor, ctx) => {
-    if (cursor === "") return undefined; // `?cursor=` is the first page, as no cursor is
-    const position = decodeCursor(cursor);
-    if (!position) ctx.addIssue({ code: "custom", message: "Not a cursor from this list." });
-    return position ?? z.NEVER;
-  });
-
 /** `?limit` (clamped to 1..100) and `?cursor`, decoded; a cursor we did not issue is a 400. */
-export const ProductListQuerySchema = ListQuerySchema.extend({ cursor: CursorSchema.optional() });
+export const ProductListQuerySchema = pagedQuerySchema(PositionSchema);
 export type ProductListQuery = z.infer<typeof ProductListQuerySchema>;

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { ListQuerySchema } from "../../shared/src/contracts/common";
+import { z } from "zod";
+import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
-import { decodeCursor } from "../../shared/src/cursor";
 import {
   type AppEnv,
   identityFromGateway,
@@ -24,16 +24,11 @@ type OrdersApp = AppEnv<Env>;
 
 const orderIdParam = (id: string) => parseOrThrow(OrderIdSchema, id, "order id");
 
+/** Orders and sagas are both paged by (a time, an order id). */
+const PagedQuerySchema = pagedQuerySchema(z.tuple([z.string(), OrderIdSchema]));
+
 function listQuery(query: Record<string, string>) {
-  const parsed = parseOrThrow(ListQuerySchema, query, "query");
-  const cursor = decodeCursor(parsed.cursor);
-  if (parsed.cursor && !cursor) {
-    throw new ProblemException("validation_failed", {
-      detail: "The cursor is not valid.",
-      errors: [{ path: "cursor", message: "Not a cursor from this API." }],
-    });
-  }
-  return { limit: parsed.limit, cursor };
+  return parseOrThrow(PagedQuerySchema, query, "query");
 }
 
 /** The HTTP app of shop-orders, reached only by the gateway over the service binding. */

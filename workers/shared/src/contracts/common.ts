@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { decodeCursor } from "../cursor";
 
 /** ISO 4217 code; money is always integer minor units with its currency. */
 export const CurrencySchema = z.string().regex(/^[A-Z]{3}$/, { error: "Must be an ISO 4217 code like EUR." });
@@ -24,6 +25,27 @@ export const ListQuerySchema = z.object({
   cursor: z.string().max(200).optional(),
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+/**
+ * `?limit` and `?cursor` as a service reads them: the cursor decoded (shared/cursor.ts) and checked
+ * against the list's own `position` schema for the pair; a cursor this list did not issue is a
+ * 400 naming `cursor`, and `?cursor=` is the first page, as no cursor is.
+ */
+export function pagedQuerySchema<P extends z.ZodType>(position: P) {
+  return ListQuerySchema.extend({
+    cursor: z
+      .string()
+      .max(200)
+      .optional()
+      .transform((cursor, ctx): z.output<P> | undefined => {
+        if (!cursor) return undefined;
+        const parsed = position.safeParse(decodeCursor(cursor));
+        if (parsed.success) return parsed.data;
+        ctx.addIssue({ code: "custom", message: "Not a cursor from this list." });
+        return z.NEVER;
+      }),
+  });
+}
 
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
