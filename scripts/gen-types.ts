@@ -17,13 +17,15 @@ const worker = (dir: string, binds: string[] = []) => ({
 
 const TARGETS: { file: string; configs: string[]; runtime: boolean }[] = [
   { file: "types/worker-runtime.d.ts", configs: ["wrangler.toml"], runtime: true },
-  worker("gateway", ["users", "resilience", "catalog", "payments", "orders"]),
-  worker("users"),
+  worker("gateway", ["users", "resilience", "catalog", "payments", "orders", "events", "notifications"]),
+  worker("events"),
+  worker("users", ["events"]),
   worker("resilience"),
-  worker("catalog"),
+  worker("catalog", ["events"]),
   worker("psp-sim"),
-  worker("payments", ["resilience"]),
-  worker("orders", ["catalog", "payments", "resilience"]),
+  worker("payments", ["resilience", "events"]),
+  worker("orders", ["catalog", "payments", "resilience", "events"]),
+  worker("notifications", ["events"]),
 ];
 
 const check = process.argv.includes("--check");

@@ -9,17 +9,19 @@ export const STATE_DIR = join(ROOT, ".wrangler", "state");
 export const PSP_STATE_DIR = join(ROOT, ".wrangler", "psp-sim");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
-/** Every Worker, in deploy order (SPEC.md section 1): bound Workers before the ones that bind them. */
 /** The local stand-in for a payment provider: run by `npm run dev` and the tests, never deployed. */
 export const PSP_SIM = { name: "shop-psp-sim", config: "workers/psp-sim/wrangler.toml", d1: [] as string[] };
 export const PSP_SIM_PORT = 8788;
 
+/** Every Worker, in deploy order (SPEC.md section 1): bound Workers before the ones that bind them. */
 export const WORKERS: readonly { name: string; config: string; d1: readonly string[] }[] = [
+  { name: "shop-events", config: "workers/events/wrangler.toml", d1: ["events-db"] },
   { name: "shop-resilience", config: "workers/resilience/wrangler.toml", d1: [] },
   { name: "shop-catalog", config: "workers/catalog/wrangler.toml", d1: ["catalog-db"] },
   { name: "shop-payments", config: "workers/payments/wrangler.toml", d1: ["payments-db"] },
   { name: "shop-orders", config: "workers/orders/wrangler.toml", d1: ["orders-db"] },
   { name: "shop-users", config: "workers/users/wrangler.toml", d1: ["users-db"] },
+  { name: "shop-notifications", config: "workers/notifications/wrangler.toml", d1: ["notifications-db"] },
   { name: "shop-gateway", config: "wrangler.toml", d1: [] },
 ];
 

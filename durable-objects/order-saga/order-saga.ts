@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { BreakerClient, type BreakerNamespace, type BreakerTrace } from "../../workers/shared/src/breaker-client";
 import type { CatalogRpc } from "../../workers/shared/src/contracts/catalog";
 import type { PaymentsRpc } from "../../workers/shared/src/contracts/payments";
+import { derivedId } from "../../workers/shared/src/ids";
 import { createLogger } from "../../workers/shared/src/log";
 import type { Result } from "../../workers/shared/src/result";
 import {
@@ -13,6 +14,8 @@ import {
   type RefundReply,
   type SagaCommand,
   type SagaConfig,
+  type SagaEventData,
+  type SagaEventType,
   type SagaInput,
   type SagaState,
   type SagaVars,
@@ -31,6 +34,8 @@ export interface SagaPlan {
   lines: { productId: string; quantity: number }[];
   amountCents: number;
   currency: string;
+  /** The W3C trace context of the request that placed the order: every call and event carries it. */
+  traceparent?: string | null;
 }
 
 /** The orders-db writes the saga makes itself (its local steps and its projection). */
@@ -42,6 +47,8 @@ export interface SagaStore {
   orderStatus(orderId: string): Promise<string | undefined>;
   /** The projection operators list (Durable Objects cannot be listed); `revision` orders writes. */
   saveSaga(orderId: string, saga: SagaView, revision: number, now: string): Promise<void>;
+  /** Writes the saga's own event to the orders outbox, once by `id`. */
+  recordEvent(id: string, type: SagaEventType, data: SagaEventData): Promise<void>;
 }
 
 export interface OrderSagaEnv extends SagaVars {
@@ -74,7 +81,8 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
   readonly #config: SagaConfig;
   readonly #log = createLogger({ service: "shop-orders/saga" });
 
-  protected abstract store(): SagaStore;
+  /** The orders-db writes, raising their events with the order's trace. */
+  protected abstract store(traceparent: string | null): SagaStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,9 +93,6 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(
         "CREATE TABLE IF NOT EXISTS saga (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, plan TEXT NOT NULL, revision INTEGER NOT NULL)",
-      );
-      ctx.storage.sql.exec(
-        "CREATE TABLE IF NOT EXISTS emitted (id TEXT PRIMARY KEY, event TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL)",
       );
     });
     // Anything that was out when the object last stopped is lost: issue it again.
@@ -141,7 +146,7 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
     if (wakeAt === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(wakeAt);
     try {
-      await this.store().saveSaga(state.orderId, toSagaView(state), revision, new Date().toISOString());
+      await this.store(null).saveSaga(state.orderId, toSagaView(state), revision, new Date().toISOString());
     } catch (error) {
       // The object is the truth; the next change writes the projection again.
       this.#log.warn("saga projection failed", { orderId: state.orderId, error: String(error) });
@@ -163,14 +168,15 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
   async #perform(commands: SagaCommand[]): Promise<void> {
     for (const command of commands) {
       if (command.type === "emit") {
-        // Stored once by id; the events issue forwards these through the orders outbox.
-        this.ctx.storage.sql.exec(
-          "INSERT INTO emitted (id, event, data, at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-          command.id,
-          command.event,
-          JSON.stringify(command.data),
-          Date.now(),
-        );
+        // Into the orders outbox, once by an id derived from the saga's; unconfirmed emits are
+        // issued again by the machine, so a failure here only delays the event.
+        try {
+          const traceparent = this.#load()?.plan.traceparent ?? null;
+          await this.store(traceparent).recordEvent(await derivedId("evt", command.id), command.event, command.data);
+        } catch (error) {
+          this.#log.warn("saga event not written; it is issued again", { event: command.event, error: String(error) });
+          continue;
+        }
         this.#log.info("saga event", { event: command.event, ...command.data });
         await this.#perform(this.#apply({ type: "emitted", id: command.id }).commands);
         continue;
@@ -191,11 +197,12 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
     const spec = STEPS[command.step];
     const orderId = plan.orderId;
     const now = new Date().toISOString();
+    const context = { traceparent: plan.traceparent ?? null };
     const toStep = (r: Result<unknown>): StepResult =>
       r.ok ? { ok: true } : { ok: false, code: r.code, detail: r.detail };
     try {
       if (spec.target === "orders") {
-        const store = this.store();
+        const store = this.store(context.traceparent);
         // confirm_order is done once the order is past pending, including `cancelled` when a refund
         // was asked of this saga: only a confirmed order is cancelled for a refund, so a re-issued
         // confirm (its first answer lost) may find the refund overtook it. Refusing that would
@@ -218,21 +225,24 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
       const call = (): Promise<Result<unknown>> => {
         switch (command.step) {
           case "reserve_stock":
-            return this.env.CATALOG.reserve(orderId, plan.lines);
+            return this.env.CATALOG.reserve(orderId, plan.lines, context);
           case "commit_stock":
-            return this.env.CATALOG.commit(orderId);
+            return this.env.CATALOG.commit(orderId, context);
           case "release_stock":
-            return this.env.CATALOG.release(orderId);
+            return this.env.CATALOG.release(orderId, context);
           case "return_stock":
-            return this.env.CATALOG.returnToStock(orderId);
+            return this.env.CATALOG.returnToStock(orderId, context);
           case "authorize_payment":
-            return this.env.PAYMENTS.authorize({ orderId, amountCents: plan.amountCents, currency: plan.currency });
+            return this.env.PAYMENTS.authorize(
+              { orderId, amountCents: plan.amountCents, currency: plan.currency },
+              context,
+            );
           case "capture_payment":
-            return this.env.PAYMENTS.capture(orderId);
+            return this.env.PAYMENTS.capture(orderId, context);
           case "void_payment":
-            return this.env.PAYMENTS.void(orderId);
+            return this.env.PAYMENTS.void(orderId, context);
           case "refund_payment":
-            return this.env.PAYMENTS.refund(orderId);
+            return this.env.PAYMENTS.refund(orderId, context);
           default:
             throw new Error(`no call for step ${command.step}`);
         }

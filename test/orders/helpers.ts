@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { SagaState, SagaView } from "../../durable-objects/order-saga/saga-machine";
+import { Outbox } from "../../queues/outbox";
 import { OrdersRepository } from "../../workers/orders/src/repository";
 import type { Faults } from "../../workers/shared/src/contracts/payments";
 import { newId } from "../../workers/shared/src/ids";
@@ -315,7 +316,7 @@ export async function insertPendingOrder(
 ): Promise<string> {
   const createdAt = new Date(Date.now() - ageMs);
   const orderId = newId("ord", createdAt.getTime());
-  const won = await new OrdersRepository(env.DB).insertOrder(
+  const won = await new OrdersRepository(env.DB, testOutbox()).insertOrder(
     {
       id: orderId,
       userId,
@@ -323,9 +324,15 @@ export async function insertPendingOrder(
       totalCents: quantity * product.priceCents,
       currency: product.currency,
       createdAt: createdAt.toISOString(),
+      traceparent: null,
     },
     { ...idempotency, now: Math.floor(createdAt.getTime() / 1000) },
   );
   expect(won).toBe(true);
   return orderId;
+}
+
+/** An outbox for repositories used directly; flush it to send what it staged. */
+export function testOutbox(): Outbox {
+  return new Outbox(env, "shop-orders", null);
 }

@@ -5,6 +5,9 @@ import {
   CATALOG_DB_ID,
   catalogAuxWorker,
   catalogMigrations,
+  EVENTS_DB_ID,
+  eventsAuxWorker,
+  eventsMigrations,
   ordersMigrations,
   PAYMENTS_DB_ID,
   paymentsAuxWorker,
@@ -29,11 +32,12 @@ export default defineProject(async () => ({
     cloudflareTest({
       wrangler: { configPath: join(ROOT, "workers/orders/wrangler.toml") },
       miniflare: {
-        d1Databases: { CATALOG_DB: CATALOG_DB_ID, PAYMENTS_DB: PAYMENTS_DB_ID },
+        d1Databases: { CATALOG_DB: CATALOG_DB_ID, PAYMENTS_DB: PAYMENTS_DB_ID, EVENTS_DB: EVENTS_DB_ID },
         bindings: {
           TEST_ORDERS_MIGRATIONS: await ordersMigrations(),
           TEST_CATALOG_MIGRATIONS: await catalogMigrations(),
           TEST_PAYMENTS_MIGRATIONS: await paymentsMigrations(),
+          TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
           ORDER_WAIT_MS: "3000",
           // Longer than ORDER_WAIT_MS plus a breaker cycle: an order can answer 202 during an
           // outage and still complete once the provider is back.
@@ -58,6 +62,8 @@ export default defineProject(async () => ({
           paymentsAuxWorker({ PSP_TIMEOUT_MS: "300" }),
           pspSimAuxWorker(),
           resilienceAuxWorker({ BREAKER_OPEN_MS: "500" }),
+          // The bus, with its log: every service's events arrive there through the real queue.
+          eventsAuxWorker(),
         ],
       },
     }),

@@ -33,6 +33,20 @@ export function usersMigrations() {
 }
 
 type DurableObjects = Record<string, { className: string; useSQLite?: boolean; scriptName?: string }>;
+/** The queue settings Miniflare reads from a wrangler config (the typings of the helper omit them). */
+interface QueueOptions {
+  queueProducers?: Record<string, { queueName: string }>;
+  queueConsumers?: Record<
+    string,
+    {
+      maxBatchSize?: number;
+      maxBatchTimeout?: number;
+      maxRetries?: number;
+      deadLetterQueue?: string;
+      retryDelay?: number;
+    }
+  >;
+}
 type ServiceBindings = Record<string, string | { name: string }>;
 
 export interface AuxOptions {
@@ -66,6 +80,9 @@ export function auxWorker(name: string, dir: string, options: AuxOptions = {}) {
     // Its config's objects (hosted ones SQLite-backed, bound ones by script name) and services.
     durableObjects: { ...(workerOptions.durableObjects as DurableObjects), ...options.durableObjects },
     serviceBindings: { ...(workerOptions.serviceBindings as ServiceBindings), ...options.serviceBindings },
+    // Its queues: what it sends to, and what it consumes (with the config's retries and dead letters).
+    queueProducers: (workerOptions as unknown as QueueOptions).queueProducers,
+    queueConsumers: (workerOptions as unknown as QueueOptions).queueConsumers,
     ...(options.outboundService ? { outboundService: options.outboundService } : {}),
   };
 }
@@ -117,8 +134,28 @@ export function catalogMigrations() {
   return readD1Migrations(join(ROOT, "d1", "catalog", "migrations"));
 }
 
+/** shop-events: the bus (consumes shop-events and the dead-letter queues) and its log. */
+export function eventsAuxWorker(bindings: Record<string, string> = {}) {
+  return auxWorker("shop-events", "events", { bindings });
+}
+
+export function eventsMigrations() {
+  return readD1Migrations(join(ROOT, "d1", "events", "migrations"));
+}
+
+/** shop-notifications: consumes its queue, records and "sends" through the local sender. */
+export function notificationsAuxWorker(bindings: Record<string, string> = {}) {
+  return auxWorker("shop-notifications", "notifications", { bindings });
+}
+
+export function notificationsMigrations() {
+  return readD1Migrations(join(ROOT, "d1", "notifications", "migrations"));
+}
+
 /** The database id shop-users' wrangler config gives users-db: the runner binds the same storage. */
 export const USERS_DB_ID = "00000000-0000-4000-8000-000000000001";
 export const CATALOG_DB_ID = "00000000-0000-4000-8000-000000000002";
 export const PAYMENTS_DB_ID = "00000000-0000-4000-8000-000000000003";
 export const ORDERS_DB_ID = "00000000-0000-4000-8000-000000000004";
+export const EVENTS_DB_ID = "00000000-0000-4000-8000-000000000005";
+export const NOTIFICATIONS_DB_ID = "00000000-0000-4000-8000-000000000006";

@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { Outbox } from "../../queues/outbox";
 
 /**
  * Helpers for the shop-users integration tests. The tests play the gateway: they call the Worker's
@@ -192,4 +193,9 @@ export async function refreshTokenRow(token: string): Promise<RefreshTokenRow | 
   return env.DB.prepare("SELECT * FROM refresh_tokens WHERE token_hash = ?")
     .bind(await refreshTokenHash(token))
     .first<RefreshTokenRow>();
+}
+
+/** An outbox for repositories used directly (as a request's would be, without its trace). */
+export function testOutbox(): Outbox {
+  return new Outbox(env, "shop-users", null);
 }

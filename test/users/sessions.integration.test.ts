@@ -11,6 +11,7 @@ import {
   refreshTokenRow,
   registerAndLogin,
   registerUser,
+  testOutbox,
   uniqueEmail,
   userRow,
 } from "./helpers";
@@ -26,7 +27,7 @@ describe("session lifetime and housekeeping", () => {
 
   it("starts no session when the password changed after it was checked", async () => {
     const { user } = await registerUser();
-    const repo = new UsersRepository(env.DB);
+    const repo = new UsersRepository(env.DB, testOutbox());
     const stored = await repo.findById(user.id);
     const staleHash = "c3RhbGUtaGFzaA==";
     const started = await repo.insertFirstRefreshToken({
@@ -62,7 +63,7 @@ describe("session lifetime and housekeeping", () => {
       ),
     );
     await env.DB.batch([insert.bind(`recent-${user.id}`, user.id, now - 86_400, now - 3600)]);
-    const repo = new UsersRepository(env.DB);
+    const repo = new UsersRepository(env.DB, testOutbox());
     const count = () =>
       env.DB.prepare("SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = ?").bind(user.id).first<{ n: number }>();
     const before = (await count())?.n ?? 0;

@@ -1,9 +1,20 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { makeTestKeys, ROOT, usersMigrations } from "../support/node-config.ts";
+import {
+  EVENTS_DB_ID,
+  eventsAuxWorker,
+  eventsMigrations,
+  makeTestKeys,
+  ROOT,
+  usersMigrations,
+} from "../support/node-config.ts";
 
-/** shop-users on its own: its HTTP app and RPC methods against a real (local) D1. */
+/**
+ * shop-users with shop-events beside it (built, as an auxiliary Worker): its HTTP app and RPC
+ * methods against a real (local) D1, and its events through the real queue into the real log,
+ * which the runner reads through EVENTS_DB (the same database id).
+ */
 export default defineProject(async () => {
   const keys = await makeTestKeys();
   return {
@@ -15,7 +26,12 @@ export default defineProject(async () => {
             JWT_SIGNING_KEY: keys.signingKey,
             JWT_PREVIOUS_PUBLIC_KEYS: keys.previousPublicKeys,
             TEST_MIGRATIONS: await usersMigrations(),
+            TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
+            // The relay checks rows as soon as they are sent (tests sweep on demand).
+            OUTBOX_RESEND_AFTER_MS: "0",
           },
+          d1Databases: { EVENTS_DB: EVENTS_DB_ID },
+          workers: [eventsAuxWorker()],
         },
       }),
     ],

@@ -7,6 +7,8 @@ import { CatalogRepository } from "./repository";
 import * as reservations from "./reservations";
 import { app } from "./routes";
 
+export { OutboxRelay } from "./outbox-relay";
+
 /**
  * shop-catalog. `fetch` serves the HTTP app the gateway forwards public requests to; the other
  * methods are its RPC surface for other Workers (orders prices and reserves through them). RPC

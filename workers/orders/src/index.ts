@@ -3,6 +3,7 @@ import type { ServiceHealth } from "../../shared/src/contracts/health";
 import { app } from "./routes";
 
 export { OrderSaga } from "./order-saga";
+export { OutboxRelay } from "./outbox-relay";
 export { OrderSweeper } from "./sweeper";
 
 /** shop-orders: `fetch` serves the HTTP app the gateway forwards to. */

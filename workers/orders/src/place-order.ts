@@ -19,6 +19,8 @@ export interface PlaceOrderDeps {
   catalog: Pick<CatalogRpc, "quote">;
   saga: SagaPort;
   waitMs: number;
+  /** The W3C trace context of the request: the order's events and saga calls carry it. */
+  traceparent: string | null;
   now?: () => Date;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -98,7 +100,15 @@ export async function placeOrder(
   const orderId = newId("ord", now.getTime());
 
   const won = await deps.repo.insertOrder(
-    { id: orderId, userId: identity.userId, items, totalCents, currency, createdAt: now.toISOString() },
+    {
+      id: orderId,
+      userId: identity.userId,
+      items,
+      totalCents,
+      currency,
+      createdAt: now.toISOString(),
+      traceparent: deps.traceparent,
+    },
     { key, fingerprint, now: Math.floor(now.getTime() / 1000) },
   );
   if (!won) {
@@ -109,7 +119,14 @@ export async function placeOrder(
 
   let view: SagaView | undefined;
   try {
-    await deps.saga.start({ orderId, userId: identity.userId, lines: input.items, amountCents: totalCents, currency });
+    await deps.saga.start({
+      orderId,
+      userId: identity.userId,
+      lines: input.items,
+      amountCents: totalCents,
+      currency,
+      traceparent: deps.traceparent,
+    });
     view = await deps.saga.awaitEnd(orderId, deps.waitMs);
   } catch (error) {
     // The order is stored; the sweep starts any pending order whose saga did not start.

@@ -1,4 +1,7 @@
 import type { SagaPlan } from "../../../durable-objects/order-saga/order-saga";
+import type { SagaEventData, SagaEventType } from "../../../durable-objects/order-saga/saga-machine";
+import type { Outbox, Sql } from "../../../queues/outbox";
+import type { EventData } from "../../shared/src/contracts/events";
 import type { CancelReason, Order, OrderStatus, SagaState, SagaView } from "../../shared/src/contracts/orders";
 import { encodeCursor } from "../../shared/src/cursor";
 
@@ -31,6 +34,8 @@ export interface NewOrder {
   totalCents: number;
   currency: string;
   createdAt: string;
+  /** The W3C trace context of the request that placed it: its events and saga calls carry it. */
+  traceparent: string | null;
 }
 
 export interface IdempotencyRecord {
@@ -64,8 +69,21 @@ function toOrder(row: OrderRow, items: ItemRow[]): Order {
   };
 }
 
+/** The data of order.confirmed and order.cancelled, as the row stands inside the transaction. */
+const orderEventData = (orderId: string): Sql => ({
+  sql: `SELECT json_object('orderId', id, 'userId', user_id, 'totalCents', total_cents, 'currency', currency,
+          'reason', reason) FROM orders WHERE id = ?`,
+  params: [orderId],
+});
+
+/** The status write just before it changed a row: its event is written only then. */
+const CHANGED: Sql = { sql: "changes() = 1", params: [] };
+
 export class OrdersRepository {
-  constructor(private readonly db: D1Database) {}
+  constructor(
+    private readonly db: D1Database,
+    private readonly outbox: Outbox,
+  ) {}
 
   async idempotency(userId: string, key: string): Promise<IdempotencyRecord | undefined> {
     const row = await this.db
@@ -105,10 +123,19 @@ export class OrdersRepository {
         .bind(order.userId, idempotency.key, idempotency.fingerprint, order.id, idempotency.now),
       this.db
         .prepare(
-          `INSERT INTO orders (id, user_id, status, total_cents, currency, created_at, updated_at)
-           SELECT ?, ?, 'pending', ?, ?, ?, ? WHERE ${claimed}`,
+          `INSERT INTO orders (id, user_id, status, total_cents, currency, created_at, updated_at, traceparent)
+           SELECT ?, ?, 'pending', ?, ?, ?, ?, ? WHERE ${claimed}`,
         )
-        .bind(order.id, order.userId, order.totalCents, order.currency, order.createdAt, order.createdAt, ...claim),
+        .bind(
+          order.id,
+          order.userId,
+          order.totalCents,
+          order.currency,
+          order.createdAt,
+          order.createdAt,
+          order.traceparent,
+          ...claim,
+        ),
       ...order.items.map((item) =>
         this.db
           .prepare(
@@ -119,6 +146,18 @@ export class OrdersRepository {
       this.db
         .prepare(`INSERT INTO sagas (order_id, state, steps, updated_at) SELECT ?, 'running', '[]', ? WHERE ${claimed}`)
         .bind(order.id, order.createdAt, ...claim),
+      ...this.outbox.stage({
+        type: "order.created",
+        subject: order.id,
+        data: {
+          orderId: order.id,
+          userId: order.userId,
+          items: order.items,
+          totalCents: order.totalCents,
+          currency: order.currency,
+        },
+        when: { sql: claimed, params: claim },
+      }),
     ];
     const results = await this.db.batch(statements);
     return results[1]?.meta.changes === 1;
@@ -206,32 +245,59 @@ export class OrdersRepository {
 
   /** Pending -> confirmed (the saga's pivot); false if the order is not pending any more. */
   async confirm(orderId: string, now: string): Promise<boolean> {
-    const result = await this.db
-      .prepare("UPDATE orders SET status = 'confirmed', updated_at = ? WHERE id = ? AND status = 'pending'")
-      .bind(now, orderId)
-      .run();
-    return result.meta.changes === 1;
+    const [result] = await this.db.batch([
+      this.db
+        .prepare("UPDATE orders SET status = 'confirmed', updated_at = ? WHERE id = ? AND status = 'pending'")
+        .bind(now, orderId),
+      ...this.outbox.stage({ type: "order.confirmed", subject: orderId, data: orderEventData(orderId), when: CHANGED }),
+    ]);
+    return result?.meta.changes === 1;
   }
 
   /** Pending -> cancelled with a reason (the saga's compensation). */
   async cancel(orderId: string, reason: CancelReason, now: string): Promise<boolean> {
-    const result = await this.db
-      .prepare("UPDATE orders SET status = 'cancelled', reason = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
-      .bind(reason, now, orderId)
-      .run();
-    return result.meta.changes === 1;
+    return this.#cancelFrom("pending", orderId, reason, now);
+  }
+
+  /** One status write to `cancelled` with its order.cancelled event. */
+  async #cancelFrom(status: "pending" | "confirmed", orderId: string, reason: CancelReason, now: string) {
+    const [result] = await this.db.batch([
+      this.db
+        .prepare("UPDATE orders SET status = 'cancelled', reason = ?, updated_at = ? WHERE id = ? AND status = ?")
+        .bind(reason, now, orderId, status),
+      ...this.outbox.stage({ type: "order.cancelled", subject: orderId, data: orderEventData(orderId), when: CHANGED }),
+    ]);
+    return result?.meta.changes === 1;
   }
 
   /** Confirmed -> shipped, only when the saga completed. */
   async ship(orderId: string, trackingNumber: string, now: string): Promise<boolean> {
-    const result = await this.db
-      .prepare(
-        `UPDATE orders SET status = 'shipped', tracking_number = ?, updated_at = ?
-         WHERE id = ? AND status = 'confirmed' AND EXISTS (SELECT 1 FROM sagas WHERE order_id = ? AND state = 'completed')`,
-      )
-      .bind(trackingNumber, now, orderId, orderId)
-      .run();
-    return result.meta.changes === 1;
+    const [result] = await this.db.batch([
+      this.db
+        .prepare(
+          `UPDATE orders SET status = 'shipped', tracking_number = ?, updated_at = ?
+           WHERE id = ? AND status = 'confirmed' AND EXISTS (SELECT 1 FROM sagas WHERE order_id = ? AND state = 'completed')`,
+        )
+        .bind(trackingNumber, now, orderId, orderId),
+      ...this.outbox.stage({
+        type: "order.shipped",
+        subject: orderId,
+        data: {
+          sql: "SELECT json_object('orderId', id, 'userId', user_id, 'trackingNumber', tracking_number) FROM orders WHERE id = ?",
+          params: [orderId],
+        },
+        when: CHANGED,
+      }),
+    ]);
+    return result?.meta.changes === 1;
+  }
+
+  /**
+   * A saga's own event (order.saga.*), written once by its id however often the saga asks (the
+   * catalogue's schema checks the data as it is staged).
+   */
+  async recordSagaEvent(id: string, type: SagaEventType, data: SagaEventData): Promise<void> {
+    await this.db.batch(this.outbox.stage({ id, type, subject: data.orderId, data: data as EventData<SagaEventType> }));
   }
 
   /** The saga object's projection; `revision` orders concurrent writes (older ones are dropped). */
@@ -248,7 +314,12 @@ export class OrdersRepository {
   async sagaPlan(orderId: string): Promise<SagaPlan | undefined> {
     const order = await this.findOrder(orderId);
     if (!order) return undefined;
+    const trace = await this.db
+      .prepare("SELECT traceparent FROM orders WHERE id = ?")
+      .bind(orderId)
+      .first<{ traceparent: string | null }>();
     return {
+      traceparent: trace?.traceparent ?? null,
       orderId,
       userId: order.userId,
       lines: order.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
@@ -259,13 +330,7 @@ export class OrdersRepository {
 
   /** Confirmed -> cancelled for a refund; false if it shipped (or is not confirmed) first. */
   async cancelConfirmed(orderId: string, reason: CancelReason, now: string): Promise<boolean> {
-    const result = await this.db
-      .prepare(
-        "UPDATE orders SET status = 'cancelled', reason = ?, updated_at = ? WHERE id = ? AND status = 'confirmed'",
-      )
-      .bind(reason, now, orderId)
-      .run();
-    return result.meta.changes === 1;
+    return this.#cancelFrom("confirmed", orderId, reason, now);
   }
 
   async orderStatus(orderId: string): Promise<OrderStatus | undefined> {

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
 import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
 import {
-  type AppEnv,
   identityFromGateway,
   notFoundProblem,
   onProblem,
@@ -13,6 +13,7 @@ import {
 } from "../../shared/src/http";
 import { ProblemException } from "../../shared/src/problem";
 import { unwrap } from "../../shared/src/result";
+import { formatTraceparent } from "../../shared/src/trace";
 import { parseOrThrow, readBody } from "../../shared/src/validation";
 import { ordersConfig } from "./config";
 import { parseIdempotencyKey } from "./idempotency";
@@ -20,7 +21,10 @@ import { cancelOrder, shipOrder, visibleOrder } from "./orders";
 import { placeOrder } from "./place-order";
 import { OrdersRepository } from "./repository";
 
-type OrdersApp = AppEnv<Env>;
+type OrdersApp = { Bindings: Env; Variables: OutboxVariables };
+
+/** The request's repository: its writes raise their events through the request's outbox. */
+const repository = (c: { env: Env; var: OutboxVariables }) => new OrdersRepository(c.env.DB, c.var.outbox);
 
 const orderIdParam = (id: string) => parseOrThrow(OrderIdSchema, id, "order id");
 
@@ -35,6 +39,7 @@ function listQuery(query: Record<string, string>) {
 export const app = new Hono<OrdersApp>()
   .use(requestContext({ service: "shop-orders", trustCaller: true }))
   .use(identityFromGateway())
+  .use(withOutbox("shop-orders"))
   .post("/api/orders", async (c) => {
     const identity = requireIdentity(c);
     const key = parseIdempotencyKey(c.req.header("idempotency-key"));
@@ -45,8 +50,9 @@ export const app = new Hono<OrdersApp>()
     const result = unwrap(
       await placeOrder(
         {
-          repo: new OrdersRepository(c.env.DB),
+          repo: repository(c),
           catalog: c.env.CATALOG,
+          traceparent: formatTraceparent(c.get("trace")),
           saga: {
             start: async (plan) => {
               await c.env.ORDER_SAGA.getByName(plan.orderId).start(plan);
@@ -72,21 +78,19 @@ export const app = new Hono<OrdersApp>()
   .get("/api/orders", async (c) => {
     const identity = requireIdentity(c);
     const { limit, cursor } = listQuery(c.req.query());
-    const repo = new OrdersRepository(c.env.DB);
+    const repo = repository(c);
     return c.json(
       await repo.listOrders({ userId: identity.role === "admin" ? undefined : identity.userId, limit, cursor }),
     );
   })
   .get("/api/orders/:id", async (c) => {
     const identity = requireIdentity(c);
-    return c.json(
-      unwrap(await visibleOrder(new OrdersRepository(c.env.DB), identity, orderIdParam(c.req.param("id")))),
-    );
+    return c.json(unwrap(await visibleOrder(repository(c), identity, orderIdParam(c.req.param("id")))));
   })
   .post("/api/orders/:id/cancel", async (c) => {
     const identity = requireIdentity(c);
     const orderId = orderIdParam(c.req.param("id"));
-    const repo = new OrdersRepository(c.env.DB);
+    const repo = repository(c);
     const saga = c.env.ORDER_SAGA.getByName(orderId);
     unwrap(
       await cancelOrder(repo, { cancel: (by) => saga.cancel(by), refund: (by) => saga.refund(by) }, identity, orderId),
@@ -98,14 +102,14 @@ export const app = new Hono<OrdersApp>()
     requireAdmin(c);
     const orderId = orderIdParam(c.req.param("id"));
     const input = await readBody(c.req.raw, ShipOrderSchema);
-    return c.json(unwrap(await shipOrder(new OrdersRepository(c.env.DB), orderId, input.trackingNumber)));
+    return c.json(unwrap(await shipOrder(repository(c), orderId, input.trackingNumber)));
   })
   .get("/api/admin/sagas", async (c) => {
     requireAdmin(c);
     const { limit, cursor } = listQuery(c.req.query());
     const state = c.req.query("state");
     const parsedState = state === undefined ? undefined : parseOrThrow(SagaStateSchema, state, "state filter");
-    return c.json(await new OrdersRepository(c.env.DB).listSagas({ state: parsedState, limit, cursor }));
+    return c.json(await repository(c).listSagas({ state: parsedState, limit, cursor }));
   })
   .notFound(notFoundProblem)
   .onError(onProblem);

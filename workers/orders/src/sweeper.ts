@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { Outbox } from "../../../queues/outbox";
 import { createLogger } from "../../shared/src/log";
 import { ordersConfig } from "./config";
 import { OrdersRepository } from "./repository";
@@ -23,7 +24,8 @@ export class OrderSweeper extends DurableObject<Env> {
   /** One sweep; returns the orders whose saga it (re)started. */
   async sweep(): Promise<{ started: string[]; refunded: string[]; forgottenKeys: number }> {
     const config = ordersConfig(this.env);
-    const repo = new OrdersRepository(this.env.DB);
+    // The sweep's own writes raise no events; it only reads and starts sagas.
+    const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));
     const olderThan = new Date(Date.now() - config.SWEEP_PENDING_AFTER_MS).toISOString();
     const started: string[] = [];
     for (const orderId of await repo.stalePendingOrders(olderThan, 50)) {

@@ -19,6 +19,8 @@ import * as payments from "./payments";
 import { ProviderClient, putProviderFaults } from "./provider-client";
 import { PaymentsRepository, type StoredAttempt } from "./repository";
 
+export { OutboxRelay } from "./outbox-relay";
+
 // Per isolate, so they outlive a request: the breakers' cache of `closed` answers, the
 // round-robin cursor and the in-flight counts.
 let breakers: BreakerClient | undefined;

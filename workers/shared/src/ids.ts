@@ -1,7 +1,7 @@
 /** Prefixed, time-ordered ids (`usr_`, `prd_`, `ord_`, ...): 48 bits of milliseconds, 80 random bits. */
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lowercase
 
-export const ID_PREFIXES = ["usr", "rtk", "prd", "ord", "pay", "evt", "ntf"] as const;
+export const ID_PREFIXES = ["usr", "rtk", "prd", "ord", "pay", "evt", "ntf", "dlt"] as const;
 export type IdPrefix = (typeof ID_PREFIXES)[number];
 
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
@@ -19,4 +19,15 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
 
 export function isId(prefix: IdPrefix, value: string): boolean {
   return new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`).test(value);
+}
+
+/**
+ * An id that is the same for the same key every time (a hash of it in the id's shape), for things
+ * that must be written once whoever writes them, like the event a saga raises on its end.
+ */
+export async function derivedId(prefix: IdPrefix, key: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${prefix}:${key}`)));
+  let body = "";
+  for (const byte of digest.subarray(0, 26)) body += ALPHABET[byte % 32];
+  return `${prefix}_${body}`;
 }

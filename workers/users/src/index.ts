@@ -4,6 +4,8 @@ import type { Jwks } from "../../shared/src/contracts/users";
 import { buildJwks } from "./keys";
 import { app } from "./routes";
 
+export { OutboxRelay } from "./outbox-relay";
+
 /**
  * shop-users. `fetch` serves the HTTP app the gateway forwards public requests to; the other
  * methods are its RPC surface for other Workers.
@@ -15,6 +17,8 @@ export default class UsersService extends WorkerEntrypoint<Env> {
 
   async health(): Promise<ServiceHealth> {
     await this.env.DB.prepare("SELECT 1").first();
+    // The relay's alarm runs while its outbox holds rows; make sure it was ever started.
+    await this.env.OUTBOX_RELAY.getByName("outbox").ensureScheduled();
     return { status: "ok", service: "shop-users" };
   }
 

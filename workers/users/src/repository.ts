@@ -1,3 +1,4 @@
+import type { Outbox, Sql } from "../../../queues/outbox";
 import type { User } from "../../shared/src/contracts/users";
 import type { Role } from "../../shared/src/identity";
 import type { PasswordHash } from "./passwords";
@@ -30,8 +31,20 @@ function toStored(row: UserRow): StoredUser {
 
 const USER_COLUMNS = "id, email, name, phone, role, password_hash, password_salt, password_iterations, created_at";
 
+/** The data of user.created and user.updated, as the row stands inside the transaction. */
+const userEventData = (id: string): Sql => ({
+  sql: "SELECT json_object('userId', id, 'email', email, 'name', name, 'phone', phone, 'role', role) FROM users WHERE id = ?",
+  params: [id],
+});
+
+/** Each change a user can see is written with its event (user.created, user.updated) in one batch. */
+const CHANGED: Sql = { sql: "changes() = 1", params: [] };
+
 export class UsersRepository {
-  constructor(private readonly db: D1Database) {}
+  constructor(
+    private readonly db: D1Database,
+    private readonly outbox: Outbox,
+  ) {}
 
   async findById(id: string): Promise<StoredUser | undefined> {
     const row = await this.db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).bind(id).first<UserRow>();
@@ -45,25 +58,27 @@ export class UsersRepository {
 
   /** Inserts a user; `false` when the email is taken (the UNIQUE constraint decides, not a prior read). */
   async insert(user: User, password: PasswordHash): Promise<boolean> {
-    const result = await this.db
-      .prepare(
-        `INSERT INTO users (id, email, name, phone, role, password_hash, password_salt, password_iterations, created_at, updated_at)
+    const [result] = await this.db.batch([
+      this.db
+        .prepare(
+          `INSERT INTO users (id, email, name, phone, role, password_hash, password_salt, password_iterations, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`,
-      )
-      .bind(
-        user.id,
-        user.email,
-        user.name,
-        user.phone,
-        user.role,
-        password.hash,
-        password.salt,
-        password.iterations,
-        user.createdAt,
-        user.createdAt,
-      )
-      .run();
-    return result.meta.changes === 1;
+        )
+        .bind(
+          user.id,
+          user.email,
+          user.name,
+          user.phone,
+          user.role,
+          password.hash,
+          password.salt,
+          password.iterations,
+          user.createdAt,
+          user.createdAt,
+        ),
+      ...this.outbox.stage({ type: "user.created", subject: user.id, data: userEventData(user.id), when: CHANGED }),
+    ]);
+    return result?.meta.changes === 1;
   }
 
   /** Applies a patch; `"email_taken"` when the new email belongs to someone else. */
@@ -72,26 +87,29 @@ export class UsersRepository {
     patch: { name?: string; email?: string; phone?: string | null },
   ): Promise<StoredUser | undefined | "email_taken"> {
     try {
-      const row = await this.db
-        .prepare(
-          `UPDATE users SET
+      const [updated] = await this.db.batch<UserRow>([
+        this.db
+          .prepare(
+            `UPDATE users SET
              name = CASE WHEN ?1 THEN ?2 ELSE name END,
              email = CASE WHEN ?3 THEN ?4 ELSE email END,
              phone = CASE WHEN ?5 THEN ?6 ELSE phone END,
              updated_at = ?7
            WHERE id = ?8 RETURNING ${USER_COLUMNS}`,
-        )
-        .bind(
-          patch.name !== undefined ? 1 : 0,
-          patch.name ?? null,
-          patch.email !== undefined ? 1 : 0,
-          patch.email ?? null,
-          patch.phone !== undefined ? 1 : 0,
-          patch.phone ?? null,
-          new Date().toISOString(),
-          id,
-        )
-        .first<UserRow>();
+          )
+          .bind(
+            patch.name !== undefined ? 1 : 0,
+            patch.name ?? null,
+            patch.email !== undefined ? 1 : 0,
+            patch.email ?? null,
+            patch.phone !== undefined ? 1 : 0,
+            patch.phone ?? null,
+            new Date().toISOString(),
+            id,
+          ),
+        ...this.outbox.stage({ type: "user.updated", subject: id, data: userEventData(id), when: CHANGED }),
+      ]);
+      const row = updated?.results[0];
       return row ? toStored(row) : undefined;
     } catch (error) {
       if (String(error).includes("UNIQUE constraint failed: users.email")) return "email_taken";
@@ -100,10 +118,13 @@ export class UsersRepository {
   }
 
   async setRole(id: string, role: Role): Promise<StoredUser | undefined> {
-    const row = await this.db
-      .prepare(`UPDATE users SET role = ?, updated_at = ? WHERE id = ? RETURNING ${USER_COLUMNS}`)
-      .bind(role, new Date().toISOString(), id)
-      .first<UserRow>();
+    const [updated] = await this.db.batch<UserRow>([
+      this.db
+        .prepare(`UPDATE users SET role = ?, updated_at = ? WHERE id = ? RETURNING ${USER_COLUMNS}`)
+        .bind(role, new Date().toISOString(), id),
+      ...this.outbox.stage({ type: "user.updated", subject: id, data: userEventData(id), when: CHANGED }),
+    ]);
+    const row = updated?.results[0];
     return row ? toStored(row) : undefined;
   }
 

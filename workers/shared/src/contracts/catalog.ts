@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Result } from "../result";
-import { CentsSchema, CurrencySchema, ProductIdSchema, pageOf } from "./common";
+import { type CallContext, CentsSchema, CurrencySchema, ProductIdSchema, pageOf } from "./common";
 
 export { ProductIdSchema };
 
@@ -89,12 +89,12 @@ export interface CatalogRpc {
   /** Prices for these products; `not_found` names the first unknown id. */
   quote(productIds: string[]): Promise<Result<ProductQuote[]>>;
   /** Reserves every line or none; `out_of_stock` when any line is short. */
-  reserve(orderId: string, lines: OrderLine[]): Promise<Result<{ state: "reserved" }>>;
+  reserve(orderId: string, lines: OrderLine[], context?: CallContext): Promise<Result<{ state: "reserved" }>>;
   /** Reserved -> sold. */
-  commit(orderId: string): Promise<Result<{ state: "committed" }>>;
+  commit(orderId: string, context?: CallContext): Promise<Result<{ state: "committed" }>>;
   /** Reserved -> available again; a no-op (`none`) for an order that reserved nothing. */
-  release(orderId: string): Promise<Result<{ state: "released" | "none" }>>;
+  release(orderId: string, context?: CallContext): Promise<Result<{ state: "released" | "none" }>>;
   /** Sold -> available again (a refunded order). */
-  returnToStock(orderId: string): Promise<Result<{ state: "returned" }>>;
+  returnToStock(orderId: string, context?: CallContext): Promise<Result<{ state: "returned" }>>;
   stock(productId: string): Promise<StockLevels | null>;
 }

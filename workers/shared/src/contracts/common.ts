@@ -49,3 +49,18 @@ export function pagedQuerySchema<P extends z.ZodType>(position: P) {
 
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+/**
+ * What an RPC caller passes along with a state-changing call: the W3C traceparent of the request
+ * that caused it, so the events the call raises carry that trace. A malformed value is dropped.
+ */
+export const CallContextSchema = z
+  .object({
+    traceparent: z
+      .string()
+      .regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+      .nullable()
+      .catch(null),
+  })
+  .partial();
+export type CallContext = z.infer<typeof CallContextSchema>;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Result } from "../result";
-import { CentsSchema, CurrencySchema, OrderIdSchema } from "./common";
+import { type CallContext, CentsSchema, CurrencySchema, OrderIdSchema } from "./common";
 
 export const PaymentStatusSchema = z.enum(["authorized", "declined", "captured", "voided", "refunded"]);
 export type PaymentStatus = z.infer<typeof PaymentStatusSchema>;
@@ -49,11 +49,11 @@ export type Faults = z.infer<typeof FaultsSchema>;
  */
 export interface PaymentsRpc {
   health(): Promise<{ status: "ok"; service: string }>;
-  authorize(input: AuthorizeInput): Promise<Result<Payment>>;
-  capture(orderId: string): Promise<Result<Payment>>;
+  authorize(input: AuthorizeInput, context?: CallContext): Promise<Result<Payment>>;
+  capture(orderId: string, context?: CallContext): Promise<Result<Payment>>;
   /** Releases an authorisation; a no-op success when there is none or it was declined. */
-  void(orderId: string): Promise<Result<Payment | null>>;
-  refund(orderId: string): Promise<Result<Payment>>;
+  void(orderId: string, context?: CallContext): Promise<Result<Payment | null>>;
+  refund(orderId: string, context?: CallContext): Promise<Result<Payment>>;
   payment(orderId: string): Promise<Payment | null>;
   /** Sets provider faults (only where FAULTS_ENABLED = "true"). */
   setFaults(faults: Faults): Promise<Result<Faults>>;

@@ -1,0 +1,55 @@
+import { DurableObject } from "cloudflare:workers";
+import { integerVar } from "../workers/shared/src/config";
+import { createLogger, errorFields } from "../workers/shared/src/log";
+import { type OutboxBindings, type SweepReport, sweepOutbox } from "./outbox";
+
+export interface OutboxRelayEnv extends OutboxBindings {
+  /** How often the relay runs while the outbox holds rows (default 10 s). */
+  OUTBOX_SWEEP_INTERVAL_MS?: string;
+  /** How long a row waits after a send before it is checked (and sent again if missing; default 10 s). */
+  OUTBOX_RESEND_AFTER_MS?: string;
+}
+
+export function relayConfig(env: OutboxRelayEnv) {
+  return {
+    intervalMs: integerVar("OUTBOX_SWEEP_INTERVAL_MS", env.OUTBOX_SWEEP_INTERVAL_MS, 10_000, 10),
+    resendAfterMs: integerVar("OUTBOX_RESEND_AFTER_MS", env.OUTBOX_RESEND_AFTER_MS, 10_000, 0),
+  };
+}
+
+/**
+ * The outbox relay: one object per producing service (named "outbox"), whose alarm runs
+ * `sweepOutbox` until the outbox is empty. Cron triggers do not fire under `wrangler dev`, alarms
+ * do, everywhere, and survive restarts. Every flush and every health check wakes it; an idle relay
+ * costs nothing. Each producing Worker exports a subclass as `OutboxRelay`.
+ */
+export class OutboxRelayObject<Env extends OutboxRelayEnv> extends DurableObject<Env> {
+  readonly #log = createLogger({ service: "outbox-relay" });
+
+  /** Makes sure the alarm is set; cheap and idempotent. */
+  async ensureScheduled(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + relayConfig(this.env).intervalMs);
+    }
+  }
+
+  /** One pass (also what tests and operators call to settle the outbox now). */
+  async sweep(options: { resendAfterMs?: number } = {}): Promise<SweepReport> {
+    const report = await sweepOutbox(this.env, {
+      resendAfterMs: options.resendAfterMs ?? relayConfig(this.env).resendAfterMs,
+    });
+    if (report.confirmed > 0 || report.resent > 0) this.#log.info("outbox sweep", { ...report });
+    return report;
+  }
+
+  override async alarm(): Promise<void> {
+    let remaining = 1;
+    try {
+      remaining = (await this.sweep()).remaining;
+    } catch (error) {
+      // shop-events or the queue is down: keep the rows and try again next time.
+      this.#log.warn("outbox sweep failed", errorFields(error));
+    }
+    if (remaining > 0) await this.ctx.storage.setAlarm(Date.now() + relayConfig(this.env).intervalMs);
+  }
+}

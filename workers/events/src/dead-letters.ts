@@ -1,0 +1,58 @@
+import { type DeadLetterInput, DeadLetterInputSchema } from "../../shared/src/contracts/events";
+import { createLogger, errorFields } from "../../shared/src/log";
+import { EventsRepository } from "./repository";
+import { DEAD_LETTER_QUEUES, redriveTarget } from "./subscriptions";
+
+const log = () => createLogger({ service: "shop-events/dead-letters" });
+
+/** Messages arriving on a dead-letter queue are stored, each once, and acked. */
+export async function consumeDeadLetters(env: Env, batch: MessageBatch<unknown>): Promise<void> {
+  const repo = new EventsRepository(env.DB);
+  const queue = DEAD_LETTER_QUEUES[batch.queue] ?? batch.queue;
+  for (const message of batch.messages) {
+    try {
+      await repo.recordDeadLetter(
+        {
+          queue,
+          messageId: message.id,
+          body: message.body,
+          reason: `gave up after the retries of ${queue}`,
+          attempts: message.attempts,
+        },
+        new Date().toISOString(),
+      );
+      message.ack();
+      log().warn("dead letter stored", { queue, messageId: message.id });
+    } catch (error) {
+      log().error("dead letter not stored; retrying", { queue, messageId: message.id, ...errorFields(error) });
+      message.retry({ delaySeconds: 5 });
+    }
+  }
+}
+
+/** A consumer recording a message it cannot read (RPC input, validated). */
+export async function recordDeadLetter(env: Env, input: DeadLetterInput): Promise<void> {
+  const parsed = DeadLetterInputSchema.parse(input);
+  await new EventsRepository(env.DB).recordDeadLetter(parsed, new Date().toISOString());
+}
+
+/**
+ * Sends waiting dead letters back to the queue they failed on. Each is claimed first, so two
+ * redrives at once send it once; a send that fails gives the claim back.
+ */
+export async function redrive(env: Env, ids: readonly string[] | undefined): Promise<number> {
+  const repo = new EventsRepository(env.DB);
+  let redriven = 0;
+  for (const letter of await repo.waitingDeadLetters(ids, 100)) {
+    const target = redriveTarget(env, letter.queue);
+    if (!target || !(await repo.claimRedrive(letter.id, new Date().toISOString()))) continue;
+    try {
+      await target.send(letter.body, { contentType: "json" });
+      redriven += 1;
+    } catch (error) {
+      await repo.unclaimRedrive(letter.id);
+      throw error;
+    }
+  }
+  return redriven;
+}

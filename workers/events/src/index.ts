@@ -1,0 +1,37 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { type DeadLetterInput, StoredQuerySchema } from "../../shared/src/contracts/events";
+import type { ServiceHealth } from "../../shared/src/contracts/health";
+import { consumeBus } from "./bus";
+import { consumeDeadLetters, recordDeadLetter } from "./dead-letters";
+import { EventsRepository } from "./repository";
+import { app } from "./routes";
+import { DEAD_LETTER_QUEUES } from "./subscriptions";
+
+/**
+ * shop-events, the event bus. `queue` consumes the bus queue and the dead-letter queues; `fetch`
+ * serves the admin HTTP app the gateway forwards to; the other methods are its RPC surface.
+ */
+export default class EventsService extends WorkerEntrypoint<Env> {
+  override fetch(request: Request): Promise<Response> {
+    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+  }
+
+  override async queue(batch: MessageBatch<unknown>): Promise<void> {
+    if (batch.queue in DEAD_LETTER_QUEUES) await consumeDeadLetters(this.env, batch);
+    else await consumeBus(this.env, batch);
+  }
+
+  async health(): Promise<ServiceHealth> {
+    await this.env.DB.prepare("SELECT 1").first();
+    return { status: "ok", service: "shop-events" };
+  }
+
+  /** Of these event ids, the ones the log holds (the producers' outbox sweeps ask). */
+  stored(ids: string[]): Promise<string[]> {
+    return new EventsRepository(this.env.DB).stored(StoredQuerySchema.parse(ids));
+  }
+
+  recordDeadLetter(input: DeadLetterInput): Promise<void> {
+    return recordDeadLetter(this.env, input);
+  }
+}
