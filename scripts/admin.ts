@@ -1,4 +1,4 @@
-/** Builds the SQL that creates (or promotes) an admin account in users-db. */
+/** Builds the SQL that creates (or promotes) an admin account in users-db, with its event. */
 import { newId } from "../workers/shared/src/ids.ts";
 import { hashPassword } from "../workers/users/src/passwords.ts";
 import { sqlString } from "./lib.ts";
@@ -16,27 +16,66 @@ export function checkAdminInput(input: AdminInput): string | undefined {
   return undefined;
 }
 
-/** Inserts the admin if the email is free, else makes the existing account an admin (password kept). */
-export async function adminSql(input: AdminInput): Promise<string> {
+/**
+ * The outbox row of a user event, written by plain SQL in the same script as the change (as the
+ * service's `Outbox.stage` would): the envelope and the subject's next sequence are computed from
+ * the user's row, selected by `where`; nothing is written when no row matches.
+ */
+function userEventSql(type: "user.created" | "user.updated", where: string, occurredAt: string): string {
+  const id = sqlString(newId("evt"));
+  const next = "COALESCE((SELECT last FROM event_sequences WHERE subject = u.id), 0) + 1";
+  return [
+    `INSERT INTO outbox (id, type, subject, sequence, envelope, created_at)`,
+    `SELECT ${id}, '${type}', u.id, ${next}, json_object('id', ${id}, 'type', '${type}', 'version', 1,`,
+    `'occurredAt', ${sqlString(occurredAt)}, 'source', 'shop-users', 'subject', u.id, 'sequence', ${next},`,
+    `'traceparent', NULL, 'data', json_object('userId', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone,`,
+    `'role', u.role)), ${Date.parse(occurredAt)} FROM users u WHERE ${where};`,
+    `INSERT INTO event_sequences (subject, last) SELECT subject, sequence FROM outbox WHERE id = ${id}`,
+    `ON CONFLICT (subject) DO UPDATE SET last = max(last, excluded.last);`,
+  ].join(" ");
+}
+
+/**
+ * Inserts the admin if the email is free (raising user.created); with `promote`, an existing
+ * account becomes an admin instead, its password kept (raising user.updated). Without `promote`
+ * an existing account is left alone and nothing is raised.
+ */
+export async function adminSql(input: AdminInput, options: { promote: boolean } = { promote: true }): Promise<string> {
   const email = input.email.trim().toLowerCase();
   const password = await hashPassword(input.password);
   const now = new Date().toISOString();
-  return [
+  const userId = newId("usr");
+  const values = [
+    userId,
+    email,
+    input.name.trim(),
+    null,
+    "admin",
+    password.hash,
+    password.salt,
+    String(password.iterations),
+    now,
+    now,
+  ]
+    .map((v, i) => (i === 7 ? v : sqlString(v)))
+    .join(", ");
+  const statements = [
     `INSERT INTO users (id, email, name, phone, role, password_hash, password_salt, password_iterations, created_at, updated_at)`,
-    `VALUES (${[
-      newId("usr"),
-      email,
-      input.name.trim(),
-      null,
-      "admin",
-      password.hash,
-      password.salt,
-      String(password.iterations),
-      now,
-      now,
-    ]
-      .map((v, i) => (i === 7 ? v : sqlString(v)))
-      .join(", ")})`,
-    `ON CONFLICT (email) DO UPDATE SET role = 'admin', updated_at = ${sqlString(now)};`,
-  ].join(" ");
+    `VALUES (${values})`,
+    options.promote
+      ? `ON CONFLICT (email) DO UPDATE SET role = 'admin', updated_at = ${sqlString(now)} WHERE role <> 'admin';`
+      : "ON CONFLICT (email) DO NOTHING;",
+    // Created: the row has the id just minted. Promoted: another row with this email changed now.
+    userEventSql("user.created", `u.id = ${sqlString(userId)}`, now),
+  ];
+  if (options.promote) {
+    statements.push(
+      userEventSql(
+        "user.updated",
+        `u.email = ${sqlString(email)} AND u.id <> ${sqlString(userId)} AND u.updated_at = ${sqlString(now)}`,
+        now,
+      ),
+    );
+  }
+  return statements.join(" ");
 }

@@ -2,7 +2,8 @@
  * `npm run demo` (with `npm run dev` running in another terminal): walks through edge-shop as a
  * new user would see it, printing what happens at each step: a completed order with its saga, a
  * declined one cancelled with its stock back, a cancellation refunded, and an order that rides
- * out an outage of the payment provider while the circuit breakers open and close again.
+ * out an outage of the payment provider while the circuit breakers open and close again, then what
+ * the shopper was told (each notification once), the order's events in the log, and a replay.
  *
  * Env: BASE_URL (http://localhost:8787), SEED_ADMIN_EMAIL / SEED_ADMIN_PASSWORD as for dev.
  */
@@ -70,9 +71,11 @@ const admin = await api.login(
   process.env.SEED_ADMIN_PASSWORD ?? "admin-dev-password",
 );
 const email = `demo-${Date.now()}@example.com`;
-await api.request("/api/auth/register", { json: { email, password: "demo-password-123", name: "Demo Shopper" } });
+await api.request("/api/auth/register", {
+  json: { email, password: "demo-password-123", name: "Demo Shopper", phone: "+14155550123" },
+});
 const shopper = await api.login(email, "demo-password-123");
-say(`\nA shopper signs up and logs in: ${email}`);
+say(`\nA shopper signs up (with a phone number) and logs in: ${email}`);
 
 const created = await api.request("/api/products", {
   token: admin,
@@ -138,4 +141,40 @@ try {
 } finally {
   await setFaults(admin, { psp: {} });
 }
-say("\nEvery saga and its history: GET /api/admin/sagas (admin). The API: /docs/");
+say(`\n5. The admin ships the first order`);
+const shipped = await api.request(`/api/orders/${completed.order.id}/ship`, { token: admin, json: {} });
+say(`  POST /api/orders/${completed.order.id}/ship -> ${shipped.status}, tracking ${shipped.body.trackingNumber}`);
+
+interface Notification {
+  channel: string;
+  template: string;
+  to: string;
+  subject?: string;
+  orderId?: string;
+}
+const notifications = async () =>
+  (await api.request("/api/notifications?limit=100", { token: shopper })).body.items as Notification[];
+say("\n6. What the shopper was told (GET /api/notifications), each message once:");
+await sleep(4000); // events travel through two queues
+const told = await notifications();
+for (const n of [...told].reverse()) {
+  say(`  ${n.channel.padEnd(5)} ${n.template.padEnd(16)} to ${n.to}: ${n.subject ?? "(sms)"}`);
+}
+
+say(`\n7. The first order's story in the event log (GET /api/admin/events?subject=${completed.order.id}):`);
+const story = (await api.request(`/api/admin/events?subject=${completed.order.id}&limit=100`, { token: admin })).body
+  .items as { type: string; source: string; sequence: number; traceparent: string | null }[];
+for (const e of [...story].reverse()) {
+  say(`  ${e.source.padEnd(14)} #${e.sequence} ${e.type.padEnd(22)} trace ${e.traceparent?.split("-")[1] ?? "-"}`);
+}
+
+say("\n8. A replay of the last hour to the notifications subscriber changes nothing already done:");
+const replay = await api.request("/api/admin/events/replay", {
+  token: admin,
+  json: { from: new Date(Date.now() - 3_600_000).toISOString(), subscriber: "notifications" },
+});
+await sleep(4000);
+say(`  POST /api/admin/events/replay -> ${replay.status} ${JSON.stringify(replay.body)}`);
+say(`  notifications before: ${told.length}, after: ${(await notifications()).length}`);
+
+say("\nEvery saga and its history: GET /api/admin/sagas; dead letters: GET /api/admin/dead-letters. The API: /docs/");

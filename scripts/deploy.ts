@@ -5,7 +5,8 @@
  *
  * Real deploys need `wrangler login` (or CLOUDFLARE_API_TOKEN + CLOUDFLARE_ACCOUNT_ID). Steps:
  * 1. D1: finds each database by name or creates it, and writes its real id into the Worker's
- *    wrangler.toml when it differs (commit that change);
+ *    wrangler.toml when it differs (commit that change); Queues: creates each queue (and its
+ *    dead-letter twin) that does not exist yet, before any Worker that sends to or consumes it;
  * 2. applies the remote D1 migrations;
  * 3. generates the secrets it can (the ES256 signing key) if the Worker lacks them, uploaded with
  *    the deploy itself (`--secrets-file`), never written to the repo;
@@ -16,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyDocsAssets } from "./copy-docs-assets.ts";
 import { generateSigningKey } from "./keys.ts";
-import { PSP_SIM, ROOT, WORKERS, wrangler } from "./lib.ts";
+import { PSP_SIM, QUEUES, ROOT, WORKERS, wrangler } from "./lib.ts";
 
 const dryRun = process.argv.includes("--dry-run");
 
@@ -50,6 +51,18 @@ async function ensureDatabase(name: string, config: string): Promise<void> {
   }
 }
 
+/** Creates the queues that do not exist yet (Workers that bind a missing queue fail to deploy). */
+async function ensureQueues(): Promise<void> {
+  for (const queue of QUEUES) {
+    try {
+      await wrangler(["queues", "info", queue], { quiet: true });
+    } catch {
+      console.log(`creating queue ${queue}`);
+      await wrangler(["queues", "create", queue], { quiet: true });
+    }
+  }
+}
+
 async function missingSecrets(worker: string, config: string): Promise<Record<string, string>> {
   const wanted = GENERATED_SECRETS[worker] ?? {};
   if (Object.keys(wanted).length === 0) return {};
@@ -73,6 +86,7 @@ async function missingSecrets(worker: string, config: string): Promise<Record<st
 copyDocsAssets();
 const scratch = mkdtempSync(join(tmpdir(), "edge-shop-deploy-"));
 try {
+  if (!dryRun) await ensureQueues();
   for (const worker of dryRun ? [...WORKERS, PSP_SIM] : WORKERS) {
     if (dryRun) {
       await wrangler(["deploy", "--dry-run", "--outdir", join(scratch, worker.name), "-c", worker.config], {

@@ -57,11 +57,9 @@ async function prepare(): Promise<void> {
     { quiet: true },
   );
   console.log("seeded demo products");
-  // Creates the admin only if missing; an existing admin@example.com keeps its password.
-  const seed = (await adminSql(admin)).replace(
-    /ON CONFLICT \(email\) DO UPDATE SET .*;$/,
-    "ON CONFLICT (email) DO NOTHING;",
-  );
+  // Creates the admin (and its user.created event) only if missing; an existing
+  // admin@example.com keeps its password.
+  const seed = await adminSql(admin, { promote: false });
   await wrangler(
     [
       "d1",

@@ -25,6 +25,9 @@ export const WORKERS: readonly { name: string; config: string; d1: readonly stri
   { name: "shop-gateway", config: "wrangler.toml", d1: [] },
 ];
 
+/** Every queue, with its dead-letter twin (queues/README.md): created before the Workers deploy. */
+export const QUEUES = ["shop-events", "shop-events-dlq", "shop-notifications", "shop-notifications-dlq"] as const;
+
 /** Offline-friendly wrangler: no Request.cf fetch, no telemetry. */
 export const WRANGLER_ENV = {
   ...process.env,

@@ -101,6 +101,39 @@ try {
       `order: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`,
     );
   });
+  await step("events: welcome email and SMS once each; the seeds' events are in the log", async () => {
+    const phoneEmail = `smoke-phone-${Date.now()}@example.com`;
+    const registered = await post("/api/auth/register", {
+      email: phoneEmail,
+      password: "smoke-test-password",
+      name: "Phone",
+      phone: "+14155550123",
+    });
+    expect(registered.status === 201, `register with phone: ${registered.status}`);
+    const token = String(
+      (await post("/api/auth/login", { email: phoneEmail, password: "smoke-test-password" })).body.accessToken,
+    );
+    let told: { channel: string; template: string }[] = [];
+    for (let i = 0; i < 80 && told.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      told = (await api.request("/api/notifications", { token })).body.items as typeof told;
+    }
+    expect(
+      told.length === 2 && told.every((n) => n.template === "user.created"),
+      `notifications: ${JSON.stringify(told)}`,
+    );
+    const adminToken = String(
+      (await post("/api/auth/login", { email: "admin@example.com", password: "admin-dev-password" })).body.accessToken,
+    );
+    // The relay sends what the seed scripts wrote within its interval (10 s).
+    let seeded: unknown[] = [];
+    for (let i = 0; i < 60 && seeded.length < 5; i++) {
+      seeded = (await api.request("/api/admin/events?type=product.created&limit=100", { token: adminToken })).body
+        .items as unknown[];
+      if (seeded.length < 5) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(seeded.length >= 5, `product.created events of the seed: ${seeded.length}`);
+  });
   await step("the 11th login for one email within 15 minutes is a 429 with Retry-After", async () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;

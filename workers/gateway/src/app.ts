@@ -13,6 +13,7 @@ import { sizeLimits } from "./middleware/size-limits";
 import { ADMIN_ROUTES } from "./routes/admin";
 import { CATALOG_ROUTES } from "./routes/catalog";
 import { mountDocs } from "./routes/docs";
+import { EVENT_ROUTES } from "./routes/events";
 import { mountFaultsRoute } from "./routes/faults";
 import { ORDER_ROUTES } from "./routes/orders";
 import { mountPlatformRoutes } from "./routes/platform";
@@ -24,6 +25,7 @@ export const PROXY_ROUTES: readonly ProxyRoute[] = [
   ...CATALOG_ROUTES,
   ...ORDER_ROUTES,
   ...ADMIN_ROUTES,
+  ...EVENT_ROUTES,
 ];
 
 const PLATFORM_PATHS = [

@@ -8,6 +8,8 @@ export const SERVICES = {
   resilience: (env: Env) => env.RESILIENCE,
   payments: (env: Env) => env.PAYMENTS,
   orders: (env: Env) => env.ORDERS,
+  events: (env: Env) => env.EVENTS,
+  notifications: (env: Env) => env.NOTIFICATIONS,
 } as const satisfies Record<string, (env: Env) => { health(): Promise<unknown> }>;
 
 export type ServiceName = keyof typeof SERVICES;
