@@ -1,0 +1,39 @@
+import { join } from "node:path";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineProject } from "vitest/config";
+import {
+  EVENTS_DB_ID,
+  eventsAuxWorker,
+  eventsMigrations,
+  notificationsMigrations,
+  ROOT,
+} from "../support/node-config.ts";
+
+/**
+ * shop-notifications as the main Worker (its queue handler is called with batches the tests make,
+ * its HTTP app through `exports`), with shop-events beside it (built, as an auxiliary Worker) so
+ * that unreadable messages are stored as dead letters by the real `recordDeadLetter`. The runner
+ * binds events-db by the same id to apply its migrations and to read `dead_letters`.
+ */
+export default defineProject(async () => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: join(ROOT, "workers/notifications/wrangler.toml") },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await notificationsMigrations(),
+          TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
+          // Small but not zero, so the tests see the delay grow with the attempts.
+          NOTIFICATION_RETRY_BASE_SECONDS: "2",
+        },
+        d1Databases: { EVENTS_DB: EVENTS_DB_ID },
+        workers: [eventsAuxWorker()],
+      },
+    }),
+  ],
+  test: {
+    name: "notifications",
+    include: ["**/*.test.ts"],
+    setupFiles: ["./setup.ts"],
+  },
+}));

@@ -1,0 +1,131 @@
+import { consume, DONE, later, type Outcome } from "../../../queues/consume";
+import type { Envelope } from "../../shared/src/contracts/events";
+import { createLogger, errorFields, type Logger } from "../../shared/src/log";
+import { childTrace } from "../../shared/src/trace";
+import { notificationsConfig, retryDelaySeconds } from "./config";
+import { NotificationsRepository } from "./repository";
+import { type Sender, senderFor } from "./sender";
+import { messagesFor } from "./templates";
+
+/**
+ * The consumer of the `shop-notifications` queue. Each event is recorded once (inbox, directory
+ * and messages in one batch) and then each of its messages is sent by exactly one delivery,
+ * whichever of several concurrent or repeated deliveries claims it first.
+ */
+
+const SERVICE = "shop-notifications";
+
+/** How long a claim on a message lasts: longer than a send may take, short enough to recover. */
+export const CLAIM_MS = 60_000;
+/** Inbox rows deleted per batch, so housekeeping never makes a batch slow. */
+const INBOX_SWEEP = 25;
+
+export interface ConsumerDeps {
+  repo: NotificationsRepository;
+  sender: Sender;
+  now: () => number;
+}
+
+type UserEvent = Envelope<"user.created"> | Envelope<"user.updated">;
+type OrderEvent = Envelope<"order.confirmed"> | Envelope<"order.cancelled"> | Envelope<"order.shipped">;
+
+export async function consumeNotifications(env: Env, batch: MessageBatch<unknown>): Promise<void> {
+  const config = notificationsConfig(env);
+  const repo = new NotificationsRepository(env.DB);
+  // A bad sender setting fails the batch before anything is recorded: every message is retried.
+  const deps: ConsumerDeps = { repo, sender: senderFor(env, repo), now: Date.now };
+  await consume(batch, {
+    service: SERVICE,
+    handlers: {
+      "user.created": (event, log) => onUserEvent(deps, event, log),
+      "user.updated": (event, log) => onUserEvent(deps, event, log),
+      "order.confirmed": (event, log) => onOrderEvent(deps, event, log),
+      "order.cancelled": (event, log) => onOrderEvent(deps, event, log),
+      "order.shipped": (event, log) => onOrderEvent(deps, event, log),
+    },
+    onInvalid: (message, issues) =>
+      env.EVENTS.recordDeadLetter({
+        queue: batch.queue,
+        messageId: message.id,
+        body: message.body,
+        reason: `not a valid event: ${issues}`.slice(0, 2000),
+        attempts: message.attempts,
+      }),
+    retryDelaySeconds: (attempts) => retryDelaySeconds(config.retryBaseSeconds, attempts),
+  });
+  await sweepInbox(repo, deps.now() - config.inboxRetentionDays * 86_400_000);
+}
+
+/** The directory learns the user (unless it knows a newer version); user.created says welcome. */
+export async function onUserEvent(deps: ConsumerDeps, event: UserEvent, log: Logger): Promise<Outcome> {
+  if (!(await deps.repo.seen(event.id))) {
+    const { userId, email, name, phone, role } = event.data;
+    const stored = await deps.repo.contact(userId);
+    // A newer update may have arrived first: greet the user where they are now.
+    const current = stored && stored.sequence > event.sequence ? stored : { userId, email, name, phone };
+    await deps.repo.record(
+      {
+        event,
+        userId,
+        orderId: null,
+        contact: { userId, email, name, phone, role, sequence: event.sequence },
+        messages: messagesFor(event, current),
+      },
+      deps.now(),
+    );
+  }
+  return deliver(deps, event.id, log);
+}
+
+/** An order's message goes to its user's current contact; a user not known yet means later. */
+export async function onOrderEvent(deps: ConsumerDeps, event: OrderEvent, log: Logger): Promise<Outcome> {
+  if (!(await deps.repo.seen(event.id))) {
+    const { userId, orderId } = event.data;
+    const contact = await deps.repo.contact(userId);
+    if (!contact) return later(`unknown user ${userId}: no user.created seen yet`);
+    await deps.repo.record({ event, userId, orderId, messages: messagesFor(event, contact) }, deps.now());
+  }
+  return deliver(deps, event.id, log);
+}
+
+/**
+ * Sends each unsent message of the event that this delivery manages to claim. A message another
+ * delivery holds is not done yet: this one comes back later and finds it sent (or the claim
+ * expired, and sends it then).
+ */
+export async function deliver(deps: ConsumerDeps, eventId: string, log: Logger): Promise<Outcome> {
+  let busy = 0;
+  for (const message of await deps.repo.unsent(eventId)) {
+    const now = deps.now();
+    if (!(await deps.repo.claim(message.notificationId, now + CLAIM_MS, now))) {
+      busy += 1;
+      continue;
+    }
+    try {
+      await deps.sender.send(message);
+    } catch (error) {
+      await deps.repo.release(message.notificationId).catch((releaseError: unknown) => {
+        log.error("could not release a claim; it expires by itself", {
+          notificationId: message.notificationId,
+          ...errorFields(releaseError),
+        });
+      });
+      throw error;
+    }
+    await deps.repo.markSent(message.notificationId, deps.now());
+    log.info("notification sent", { eventId, notificationId: message.notificationId, channel: message.channel });
+  }
+  return busy > 0 ? later(`${busy} message(s) of ${eventId} being sent by another delivery`) : DONE;
+}
+
+/** Forgets old inbox rows, a few per batch (notifications stay unique by event and channel). */
+async function sweepInbox(repo: NotificationsRepository, cutoff: number): Promise<void> {
+  // A batch is many traces; this work belongs to none of them, so it gets its own.
+  const log = createLogger({ service: SERVICE, traceId: childTrace(undefined).traceId });
+  try {
+    const deleted = await repo.deleteInboxBefore(cutoff, INBOX_SWEEP);
+    if (deleted > 0) log.info("old inbox rows deleted", { deleted });
+  } catch (error) {
+    log.warn("inbox housekeeping failed; the next batch tries again", errorFields(error));
+  }
+}
