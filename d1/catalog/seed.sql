@@ -8,3 +8,33 @@ VALUES
   ('prd_01m6b5j2d0seed000000000004', 'Limited edition poster', 'Signed and numbered: only three were printed.', 4900, 'EUR', 3, 0, 0, 3, '2026-11-01T09:03:00.000Z', '2026-11-01T09:03:00.000Z'),
   ('prd_01m6b5kx00seed000000000005', 'Sticker', 'A die-cut vinyl sticker.', 200, 'EUR', 500, 0, 0, 500, '2026-11-01T09:04:00.000Z', '2026-11-01T09:04:00.000Z')
 ON CONFLICT (id) DO NOTHING;
+
+-- Each seeded product's product.created (SPEC.md section 5), written to the outbox as the service
+-- would write it: a fixed event id, sequence 1, no trace (no request caused it), occurredAt = the
+-- product's creation. Only for a product whose subject has no sequence yet, so a re-run writes
+-- nothing, even after the relay sent and deleted the row. The relay (an alarm) sends it.
+WITH seed (product_id, event_id, stock) AS (
+  VALUES
+    ('prd_01m6b5cjm0seed000000000001', 'evt_01m6b5seedevent00000000001', 50),
+    ('prd_01m6b5ed70seed000000000002', 'evt_01m6b5seedevent00000000002', 30),
+    ('prd_01m6b5g7t0seed000000000003', 'evt_01m6b5seedevent00000000003', 100),
+    ('prd_01m6b5j2d0seed000000000004', 'evt_01m6b5seedevent00000000004', 3),
+    ('prd_01m6b5kx00seed000000000005', 'evt_01m6b5seedevent00000000005', 500)
+)
+INSERT INTO outbox (id, type, subject, sequence, envelope, created_at)
+SELECT
+  seed.event_id, 'product.created', p.id, 1,
+  json_object(
+    'id', seed.event_id, 'type', 'product.created', 'version', 1, 'occurredAt', p.created_at,
+    'source', 'shop-catalog', 'subject', p.id, 'sequence', 1, 'traceparent', NULL,
+    'data', json_object('productId', p.id, 'name', p.name, 'priceCents', p.price_cents, 'currency', p.currency, 'stock', seed.stock)
+  ),
+  CAST(strftime('%s', 'now') AS INTEGER) * 1000
+FROM seed JOIN products AS p ON p.id = seed.product_id
+WHERE NOT EXISTS (SELECT 1 FROM event_sequences WHERE subject = p.id)
+ON CONFLICT (id) DO NOTHING;
+
+INSERT INTO event_sequences (subject, last)
+SELECT subject, sequence FROM outbox
+WHERE id IN ('evt_01m6b5seedevent00000000001', 'evt_01m6b5seedevent00000000002', 'evt_01m6b5seedevent00000000003', 'evt_01m6b5seedevent00000000004', 'evt_01m6b5seedevent00000000005')
+ON CONFLICT (subject) DO NOTHING;

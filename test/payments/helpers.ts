@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
-import { expect, inject } from "vitest";
+import { expect, inject, vi } from "vitest";
+import { Outbox } from "../../queues/outbox";
 import { Balancer, type Strategy } from "../../workers/payments/src/balancer";
 import type { ProviderEndpoint } from "../../workers/payments/src/config";
 import type { PaymentsDeps } from "../../workers/payments/src/payments";
@@ -61,8 +62,13 @@ export async function simAuthorization(reference: string): Promise<SimAuthorizat
   return items[0];
 }
 
+/** An outbox for the use cases wired by a test (as an RPC call's would be, without a trace); never flushed unless the test does. */
+export function testOutbox(): Outbox {
+  return new Outbox(env, "shop-payments", null);
+}
+
 export function ledger(orderId: string): Promise<StoredAttempt[]> {
-  return new PaymentsRepository(env.DB).attempts(orderId);
+  return new PaymentsRepository(env.DB, testOutbox()).attempts(orderId);
 }
 
 export async function paymentRows(orderId: string): Promise<number> {
@@ -79,11 +85,11 @@ export async function paymentRows(orderId: string): Promise<number> {
  */
 export function depsFor(
   names: string[],
-  options: { strategy?: Strategy; maxAttempts?: number; timeoutMs?: number } = {},
+  options: { strategy?: Strategy; maxAttempts?: number; timeoutMs?: number; outbox?: Outbox } = {},
 ): PaymentsDeps {
   const endpoints: ProviderEndpoint[] = names.map((name) => ({ name, url: `${SIM}/${name}`, weight: 1 }));
   return {
-    repo: new PaymentsRepository(env.DB),
+    repo: new PaymentsRepository(env.DB, options.outbox ?? testOutbox()),
     provider: new ProviderClient({
       balancer: new Balancer(options.strategy ?? "round_robin", endpoints),
       breakers: new BreakerClient(() => env.CIRCUIT_BREAKER),
@@ -108,3 +114,53 @@ export function expectFailure<T>(result: Result<T>, code: string): string {
 /** The endpoint, outcome and breaker answer of each attempt, in order: easy to compare whole. */
 export const trail = (attempts: StoredAttempt[]) =>
   attempts.map((a) => `${a.operation}:${a.endpoint}:${a.outcome}${a.breaker === "closed" ? "" : `(${a.breaker})`}`);
+
+/** An event as shop-events stored it in its log. */
+export interface LoggedEvent {
+  id: string;
+  type: string;
+  version: number;
+  source: string;
+  subject: string;
+  sequence: number;
+  traceparent: string | null;
+  data: Record<string, unknown>;
+}
+
+/** The events the log (events-db) holds for a subject, in sequence order. */
+export async function loggedEvents(subject: string): Promise<LoggedEvent[]> {
+  const { results } = await env.EVENTS_DB.prepare("SELECT envelope FROM events WHERE subject = ? ORDER BY sequence")
+    .bind(subject)
+    .all<{ envelope: string }>();
+  return results.map((r) => JSON.parse(r.envelope) as LoggedEvent);
+}
+
+/** Waits (the queue's batch timeout is 1 s) until the log holds `count` events for the subject. */
+export function waitForLogged(subject: string, count: number): Promise<LoggedEvent[]> {
+  return vi.waitFor(
+    async () => {
+      const events = await loggedEvents(subject);
+      expect(events).toHaveLength(count);
+      return events;
+    },
+    { timeout: 5000, interval: 100 },
+  );
+}
+
+/** The outbox rows of a subject, sent or not, in sequence order. */
+export async function outboxRows(subject: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT id, type, sequence, sent_at FROM outbox WHERE subject = ? ORDER BY sequence",
+  )
+    .bind(subject)
+    .all<{ id: string; type: string; sequence: number; sent_at: number | null }>();
+  return results;
+}
+
+/** The last sequence a subject's events reached (kept after the rows are deleted); null before any. */
+export async function lastSequence(subject: string): Promise<number | null> {
+  const row = await env.DB.prepare("SELECT last FROM event_sequences WHERE subject = ?")
+    .bind(subject)
+    .first<{ last: number }>();
+  return row?.last ?? null;
+}

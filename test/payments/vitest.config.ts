@@ -1,12 +1,21 @@
 /// <reference path="./provided.d.ts" />
 import { join } from "node:path";
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { auxWorker, ROOT } from "../support/node-config.ts";
+import {
+  auxWorker,
+  EVENTS_DB_ID,
+  eventsAuxWorker,
+  eventsMigrations,
+  paymentsMigrations,
+  ROOT,
+} from "../support/node-config.ts";
 
 /**
- * shop-payments as the main Worker, with the real shop-psp-sim and shop-resilience beside it as
- * auxiliary Workers (built JavaScript: `wrangler deploy --dry-run --outdir .test-workers/<name>`).
+ * shop-payments as the main Worker, with the real shop-psp-sim, shop-resilience and shop-events
+ * beside it as auxiliary Workers (built JavaScript: `wrangler deploy --dry-run --outdir
+ * .test-workers/<name>`). Its events go through the real queue into the real log, which the
+ * runner reads through EVENTS_DB (the same database id).
  *
  * Payments reaches the provider with a plain `fetch` to http://127.0.0.1:8788/..., as under
  * `wrangler dev`; here Miniflare's `outboundService` sends every outbound fetch of the main Worker
@@ -25,11 +34,17 @@ export default defineProject(async () => ({
       wrangler: { configPath: join(ROOT, "workers/payments/wrangler.toml") },
       miniflare: {
         bindings: {
-          TEST_MIGRATIONS: await readD1Migrations(join(ROOT, "d1", "payments", "migrations")),
+          TEST_MIGRATIONS: await paymentsMigrations(),
+          TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
           PSP_TIMEOUT_MS,
           // As committed in wrangler.toml, whatever a local .dev.vars says.
           FAULTS_ENABLED: "false",
+          // The relay checks rows as soon as they are sent, and its alarm runs only when a test
+          // runs it, so what a test sees in the outbox stays put.
+          OUTBOX_RESEND_AFTER_MS: "0",
+          OUTBOX_SWEEP_INTERVAL_MS: "3600000",
         },
+        d1Databases: { EVENTS_DB: EVENTS_DB_ID },
         outboundService: "shop-psp-sim",
         // The same simulator script with faults disabled, as it is everywhere but local dev.
         serviceBindings: { PSP_SIM_LOCKED: "shop-psp-sim-locked" },
@@ -42,6 +57,7 @@ export default defineProject(async () => ({
           auxWorker("shop-resilience", "resilience", {
             bindings: { BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURE_THRESHOLD) },
           }),
+          eventsAuxWorker(),
         ],
       },
     }),

@@ -1,5 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { Outbox } from "../../../queues/outbox";
 import type { CatalogRpc, OrderLine, ProductQuote, StockLevels } from "../../shared/src/contracts/catalog";
+import { type CallContext, CallContextSchema } from "../../shared/src/contracts/common";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import type { Result } from "../../shared/src/result";
 import * as products from "./products";
@@ -8,6 +10,12 @@ import * as reservations from "./reservations";
 import { app } from "./routes";
 
 export { OutboxRelay } from "./outbox-relay";
+
+/** The trace a caller passed along (untrusted like any RPC argument: anything malformed is none). */
+function traceparentOf(context: unknown): string | null {
+  const parsed = CallContextSchema.safeParse(context ?? {});
+  return parsed.success ? (parsed.data.traceparent ?? null) : null;
+}
 
 /**
  * shop-catalog. `fetch` serves the HTTP app the gateway forwards public requests to; the other
@@ -19,12 +27,30 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
     return Promise.resolve(app.fetch(request, this.env, this.ctx));
   }
 
-  #deps() {
-    return { repo: new CatalogRepository(this.env.DB) };
+  #deps(outbox = new Outbox(this.env, "shop-catalog", null)) {
+    return { repo: new CatalogRepository(this.env.DB, outbox) };
+  }
+
+  /**
+   * Runs a state-changing call with its own outbox (its events carry the caller's trace) and
+   * sends what it staged once the change committed, off the answer's path.
+   */
+  async #changing<T>(
+    context: CallContext | undefined,
+    run: (deps: { repo: CatalogRepository }) => Promise<T>,
+  ): Promise<T> {
+    const outbox = new Outbox(this.env, "shop-catalog", traceparentOf(context));
+    try {
+      return await run(this.#deps(outbox));
+    } finally {
+      this.ctx.waitUntil(outbox.flush());
+    }
   }
 
   async health(): Promise<ServiceHealth> {
     await this.env.DB.prepare("SELECT 1").first();
+    // The relay's alarm runs while its outbox holds rows; make sure it was ever started.
+    await this.env.OUTBOX_RELAY.getByName("outbox").ensureScheduled();
     return { status: "ok", service: "shop-catalog" };
   }
 
@@ -32,20 +58,20 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
     return products.quote(this.#deps(), productIds);
   }
 
-  reserve(orderId: string, lines: OrderLine[]): Promise<Result<{ state: "reserved" }>> {
-    return reservations.reserve(this.#deps(), orderId, lines);
+  reserve(orderId: string, lines: OrderLine[], context?: CallContext): Promise<Result<{ state: "reserved" }>> {
+    return this.#changing(context, (deps) => reservations.reserve(deps, orderId, lines));
   }
 
-  commit(orderId: string): Promise<Result<{ state: "committed" }>> {
-    return reservations.commit(this.#deps(), orderId);
+  commit(orderId: string, context?: CallContext): Promise<Result<{ state: "committed" }>> {
+    return this.#changing(context, (deps) => reservations.commit(deps, orderId));
   }
 
-  release(orderId: string): Promise<Result<{ state: "released" | "none" }>> {
-    return reservations.release(this.#deps(), orderId);
+  release(orderId: string, context?: CallContext): Promise<Result<{ state: "released" | "none" }>> {
+    return this.#changing(context, (deps) => reservations.release(deps, orderId));
   }
 
-  returnToStock(orderId: string): Promise<Result<{ state: "returned" }>> {
-    return reservations.returnToStock(this.#deps(), orderId);
+  returnToStock(orderId: string, context?: CallContext): Promise<Result<{ state: "returned" }>> {
+    return this.#changing(context, (deps) => reservations.returnToStock(deps, orderId));
   }
 
   stock(productId: string): Promise<StockLevels | null> {

@@ -1,3 +1,4 @@
+import type { Outbox, Sql } from "../../../queues/outbox";
 import type { OrderLine, ProductPatch, ProductQuote, StockLevels } from "../../shared/src/contracts/catalog";
 import type { ListPosition } from "./cursor";
 import type { StoredState } from "./reservation-rules";
@@ -5,7 +6,9 @@ import type { StoredState } from "./reservation-rules";
 /**
  * All SQL of shop-catalog: prepared statements with bound parameters only. Every stock change is
  * one D1 batch (the batch is the transaction) whose statements are conditional on the stored state
- * of the order's reservation, so a duplicate or concurrent call finds nothing left to do.
+ * of the order's reservation, so a duplicate or concurrent call finds nothing left to do. Each
+ * change stages its event (queues/outbox.ts) in that batch, under the same condition, so a call
+ * that changed nothing raises nothing.
  */
 
 interface ProductRow {
@@ -66,16 +69,64 @@ export type ReserveOutcome =
   | { kind: "short"; shortfalls: { productId: string; available: number; wanted: number }[] }
   | { kind: "unknown_products"; productIds: string[] };
 
-/** The stock moves of the transitions after a reservation, and the state each one requires. */
+/**
+ * The stock moves of the transitions after a reservation, the state each one requires, and the
+ * event it raises (`released`: the `from` of stock.released).
+ */
 const TRANSITIONS = {
-  commit: { from: "reserved", to: "committed", set: "reserved = reserved - l.quantity, sold = sold + l.quantity" },
+  commit: {
+    from: "reserved",
+    to: "committed",
+    set: "reserved = reserved - l.quantity, sold = sold + l.quantity",
+    event: "stock.committed",
+    released: null,
+  },
   release: {
     from: "reserved",
     to: "released",
     set: "reserved = reserved - l.quantity, available = available + l.quantity",
+    event: "stock.released",
+    released: "reserved",
   },
-  return: { from: "committed", to: "returned", set: "sold = sold - l.quantity, available = available + l.quantity" },
-} as const satisfies Record<string, { from: StoredState; to: StoredState; set: string }>;
+  return: {
+    from: "committed",
+    to: "returned",
+    set: "sold = sold - l.quantity, available = available + l.quantity",
+    event: "stock.released",
+    released: "committed",
+  },
+} as const satisfies Record<
+  string,
+  {
+    from: StoredState;
+    to: StoredState;
+    set: string;
+    event: "stock.committed" | "stock.released";
+    released: "reserved" | "committed" | null;
+  }
+>;
+
+/** Stage condition: the statement just before it in the batch changed a row. */
+const CHANGED: Sql = { sql: "changes() = 1", params: [] };
+
+/** The data of product.updated, as the row stands inside the transaction (after the change). */
+const productUpdatedData = (id: string): Sql => ({
+  sql: `SELECT json_object('productId', id, 'name', name, 'priceCents', price_cents, 'currency', currency,
+          'available', available, 'stocked', stocked) FROM products WHERE id = ?`,
+  params: [id],
+});
+
+/**
+ * The data of a stock event after a reservation: its stored lines (sorted by product), and for
+ * stock.released where they went back from.
+ */
+function stockEventData(orderId: string, released: "reserved" | "committed" | null): Sql {
+  const lines = `json((SELECT json_group_array(json_object('productId', product_id, 'quantity', quantity))
+    FROM (SELECT product_id, quantity FROM reservation_lines WHERE order_id = ? ORDER BY product_id)))`;
+  return released
+    ? { sql: `SELECT json_object('orderId', ?, 'from', ?, 'lines', ${lines})`, params: [orderId, released, orderId] }
+    : { sql: `SELECT json_object('orderId', ?, 'lines', ${lines})`, params: [orderId, orderId] };
+}
 
 export type Transition = keyof typeof TRANSITIONS;
 
@@ -91,24 +142,41 @@ function failedConstraint(error: unknown, name: string): boolean {
 }
 
 export class CatalogRepository {
-  constructor(private readonly db: D1Database) {}
+  constructor(
+    private readonly db: D1Database,
+    private readonly outbox: Outbox,
+  ) {}
 
+  /** Inserts a new product with product.created (a new id: the insert either happens or throws). */
   async insertProduct(product: StoredProduct): Promise<void> {
-    await this.db
-      .prepare(
-        `INSERT INTO products (id, name, description, price_cents, currency, available, reserved, sold, stocked, created_at, updated_at)
+    await this.db.batch([
+      this.db
+        .prepare(
+          `INSERT INTO products (id, name, description, price_cents, currency, available, reserved, sold, stocked, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?6, ?7, ?7)`,
-      )
-      .bind(
-        product.id,
-        product.name,
-        product.description,
-        product.priceCents,
-        product.currency,
-        product.available,
-        product.createdAt,
-      )
-      .run();
+        )
+        .bind(
+          product.id,
+          product.name,
+          product.description,
+          product.priceCents,
+          product.currency,
+          product.available,
+          product.createdAt,
+        ),
+      ...this.outbox.stage({
+        type: "product.created",
+        subject: product.id,
+        data: {
+          productId: product.id,
+          name: product.name,
+          priceCents: product.priceCents,
+          currency: product.currency,
+          stock: product.stocked,
+        },
+        when: CHANGED,
+      }),
+    ]);
   }
 
   async findProduct(id: string): Promise<StoredProduct | undefined> {
@@ -135,42 +203,55 @@ export class CatalogRepository {
     return results.map(toStored);
   }
 
+  /** Applies a patch with product.updated; `undefined` (and no event) for an unknown product. */
   async updateProduct(id: string, patch: ProductPatch, now: string): Promise<StoredProduct | undefined> {
-    const row = await this.db
-      .prepare(
-        `UPDATE products SET
+    return this.#updateWithEvent(
+      id,
+      this.db
+        .prepare(
+          `UPDATE products SET
            name = CASE WHEN ?1 THEN ?2 ELSE name END,
            description = CASE WHEN ?3 THEN ?4 ELSE description END,
            price_cents = CASE WHEN ?5 THEN ?6 ELSE price_cents END,
            currency = CASE WHEN ?7 THEN ?8 ELSE currency END,
            updated_at = ?9
          WHERE id = ?10 RETURNING ${PRODUCT_COLUMNS}`,
-      )
-      .bind(
-        patch.name !== undefined ? 1 : 0,
-        patch.name ?? null,
-        patch.description !== undefined ? 1 : 0,
-        patch.description ?? null,
-        patch.priceCents !== undefined ? 1 : 0,
-        patch.priceCents ?? null,
-        patch.currency !== undefined ? 1 : 0,
-        patch.currency ?? null,
-        now,
-        id,
-      )
-      .first<ProductRow>();
-    return row ? toStored(row) : undefined;
+        )
+        .bind(
+          patch.name !== undefined ? 1 : 0,
+          patch.name ?? null,
+          patch.description !== undefined ? 1 : 0,
+          patch.description ?? null,
+          patch.priceCents !== undefined ? 1 : 0,
+          patch.priceCents ?? null,
+          patch.currency !== undefined ? 1 : 0,
+          patch.currency ?? null,
+          now,
+          id,
+        ),
+    );
   }
 
-  /** New units are available at once and count towards the stocked total. */
+  /** New units are available at once and count towards the stocked total (product.updated). */
   async restock(id: string, quantity: number, now: string): Promise<StoredProduct | undefined> {
-    const row = await this.db
-      .prepare(
-        `UPDATE products SET available = available + ?1, stocked = stocked + ?1, updated_at = ?2
-         WHERE id = ?3 RETURNING ${PRODUCT_COLUMNS}`,
-      )
-      .bind(quantity, now, id)
-      .first<ProductRow>();
+    return this.#updateWithEvent(
+      id,
+      this.db
+        .prepare(
+          `UPDATE products SET available = available + ?1, stocked = stocked + ?1, updated_at = ?2
+           WHERE id = ?3 RETURNING ${PRODUCT_COLUMNS}`,
+        )
+        .bind(quantity, now, id),
+    );
+  }
+
+  /** Runs an `UPDATE ... RETURNING` of one product with its product.updated, read after the change. */
+  async #updateWithEvent(id: string, update: D1PreparedStatement): Promise<StoredProduct | undefined> {
+    const [updated] = await this.db.batch<ProductRow>([
+      update,
+      ...this.outbox.stage({ type: "product.updated", subject: id, data: productUpdatedData(id), when: CHANGED }),
+    ]);
+    const row = updated?.results[0];
     return row ? toStored(row) : undefined;
   }
 
@@ -197,7 +278,8 @@ export class CatalogRepository {
    * Reserves every line or none, in one batch:
    * 1. claim the order's reservation row with this call's token (a row that exists already wins);
    * 2. insert the lines, 3. move each line's quantity from available to reserved, both only if
-   *    this call's token holds the row; 4. read the row back.
+   *    this call's token holds the row; 4. stage stock.reserved under the same condition (a replay
+   *    or a concurrent loser raises nothing); 5. read the row back.
    * A short line makes step 3 violate `available_not_negative`, which rolls the whole batch back
    * (row and lines included). An unknown product fails the lines' foreign key the same way.
    * Stock is never read before it is written: the constraint decides.
@@ -228,6 +310,15 @@ export class CatalogRepository {
                AND EXISTS (SELECT 1 FROM reservations WHERE order_id = ?1 AND attempt = ?2)`,
           )
           .bind(orderId, attempt, now),
+        ...this.outbox.stage({
+          type: "stock.reserved",
+          subject: orderId,
+          data: stockEventData(orderId, null),
+          when: {
+            sql: "EXISTS (SELECT 1 FROM reservations WHERE order_id = ? AND attempt = ?)",
+            params: [orderId, attempt],
+          },
+        }),
         this.db.prepare("SELECT state, lines_key, attempt FROM reservations WHERE order_id = ?").bind(orderId),
       ]);
       const row = results.at(-1)?.results[0];
@@ -281,12 +372,14 @@ export class CatalogRepository {
   /**
    * Moves a reservation's stock and flips its state, in one batch: the stock update applies only
    * while the row is still in the required state, and the flip comes last, so of two concurrent
-   * calls the second finds the row already flipped and moves nothing. A release of an order that
-   * never reserved leaves an `abandoned` row, so a reservation arriving late cannot hold stock for
-   * an order the saga already gave up. Returns the state the row is in afterwards.
+   * calls the second finds the row already flipped and moves nothing. The event is staged right
+   * after the flip, on the flip having changed the row, so only the call that moved stock raises it.
+   * A release of an order that never reserved leaves an `abandoned` row (and raises nothing), so a
+   * reservation arriving late cannot hold stock for an order the saga already gave up. Returns the
+   * state the row is in afterwards.
    */
   async transition(orderId: string, transition: Transition, now: string): Promise<StoredState | null> {
-    const { from, to, set } = TRANSITIONS[transition];
+    const { from, to, set, event, released } = TRANSITIONS[transition];
     const statements = [
       this.db
         .prepare(
@@ -299,6 +392,7 @@ export class CatalogRepository {
       this.db
         .prepare("UPDATE reservations SET state = ?3, updated_at = ?4 WHERE order_id = ?1 AND state = ?2")
         .bind(orderId, from, to, now),
+      ...this.outbox.stage({ type: event, subject: orderId, data: stockEventData(orderId, released), when: CHANGED }),
     ];
     if (transition === "release") {
       statements.push(

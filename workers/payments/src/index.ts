@@ -1,7 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
+import { Outbox } from "../../../queues/outbox";
 import { BreakerClient } from "../../shared/src/breaker-client";
-import { OrderIdSchema } from "../../shared/src/contracts/common";
+import { type CallContext, CallContextSchema, OrderIdSchema } from "../../shared/src/contracts/common";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import {
   type AuthorizeInput,
@@ -26,12 +27,13 @@ export { OutboxRelay } from "./outbox-relay";
 let breakers: BreakerClient | undefined;
 let balancer: Balancer<ProviderEndpoint> | undefined;
 
-function deps(env: Env): payments.PaymentsDeps {
+/** One call's dependencies; its status changes stage their events in `outbox`. */
+function deps(env: Env, outbox = new Outbox(env, "shop-payments", null)): payments.PaymentsDeps {
   const config = paymentsConfig(env);
   breakers ??= new BreakerClient(() => env.CIRCUIT_BREAKER);
   balancer ??= new Balancer(config.strategy, config.endpoints);
   return {
-    repo: new PaymentsRepository(env.DB),
+    repo: new PaymentsRepository(env.DB, outbox),
     provider: new ProviderClient({ balancer, breakers, timeoutMs: config.timeoutMs, maxAttempts: config.maxAttempts }),
   };
 }
@@ -40,6 +42,12 @@ function deps(env: Env): payments.PaymentsDeps {
 function parse<S extends z.ZodType>(schema: S, value: unknown): Result<z.infer<S>> {
   const parsed = schema.safeParse(value);
   return parsed.success ? ok(parsed.data) : fail("validation_failed", z.prettifyError(parsed.error));
+}
+
+/** The trace a caller passed along (untrusted like any RPC argument: anything malformed is none). */
+function traceparentOf(context: unknown): string | null {
+  const parsed = CallContextSchema.safeParse(context ?? {});
+  return parsed.success ? (parsed.data.traceparent ?? null) : null;
 }
 
 /**
@@ -51,29 +59,44 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
     return problemResponse("not_found", "shop-payments has no HTTP routes; use its RPC methods.", crypto.randomUUID());
   }
 
+  /**
+   * Runs a state-changing call with its own outbox (its events carry the caller's trace) and
+   * sends what it staged once the change committed, off the answer's path.
+   */
+  async #changing<T>(context: CallContext | undefined, run: (deps: payments.PaymentsDeps) => Promise<T>): Promise<T> {
+    const outbox = new Outbox(this.env, "shop-payments", traceparentOf(context));
+    try {
+      return await run(deps(this.env, outbox));
+    } finally {
+      this.ctx.waitUntil(outbox.flush());
+    }
+  }
+
   async health(): Promise<ServiceHealth> {
-    await new PaymentsRepository(this.env.DB).ping();
+    await this.env.DB.prepare("SELECT 1").first();
+    // The relay's alarm runs while its outbox holds rows; make sure it was ever started.
+    await this.env.OUTBOX_RELAY.getByName("outbox").ensureScheduled();
     return { status: "ok", service: "shop-payments" };
   }
 
-  async authorize(input: AuthorizeInput): Promise<Result<Payment>> {
+  async authorize(input: AuthorizeInput, context?: CallContext): Promise<Result<Payment>> {
     const checked = parse(AuthorizeInputSchema, input);
-    return checked.ok ? payments.authorize(deps(this.env), checked.value) : checked;
+    return checked.ok ? this.#changing(context, (d) => payments.authorize(d, checked.value)) : checked;
   }
 
-  async capture(orderId: string): Promise<Result<Payment>> {
+  async capture(orderId: string, context?: CallContext): Promise<Result<Payment>> {
     const checked = parse(OrderIdSchema, orderId);
-    return checked.ok ? payments.capture(deps(this.env), checked.value) : checked;
+    return checked.ok ? this.#changing(context, (d) => payments.capture(d, checked.value)) : checked;
   }
 
-  async void(orderId: string): Promise<Result<Payment | null>> {
+  async void(orderId: string, context?: CallContext): Promise<Result<Payment | null>> {
     const checked = parse(OrderIdSchema, orderId);
-    return checked.ok ? payments.voidPayment(deps(this.env), checked.value) : checked;
+    return checked.ok ? this.#changing(context, (d) => payments.voidPayment(d, checked.value)) : checked;
   }
 
-  async refund(orderId: string): Promise<Result<Payment>> {
+  async refund(orderId: string, context?: CallContext): Promise<Result<Payment>> {
     const checked = parse(OrderIdSchema, orderId);
-    return checked.ok ? payments.refund(deps(this.env), checked.value) : checked;
+    return checked.ok ? this.#changing(context, (d) => payments.refund(d, checked.value)) : checked;
   }
 
   async payment(orderId: string): Promise<Payment | null> {

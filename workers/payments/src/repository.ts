@@ -1,8 +1,30 @@
+import type { Outbox, Sql } from "../../../queues/outbox";
 import type { BreakerState } from "../../shared/src/contracts/breaker";
 import type { Payment, PaymentStatus } from "../../shared/src/contracts/payments";
 import type { AttemptOutcome, Operation, ProviderAttempt } from "./provider-client";
 
-/** All SQL of shop-payments: prepared statements with bound parameters only. */
+/**
+ * All SQL of shop-payments: prepared statements with bound parameters only. Each status a payment
+ * reaches is written with its event (queues/outbox.ts) in one batch, on the condition that this
+ * batch wrote it: a replay or a concurrent duplicate raises nothing.
+ */
+
+type PaymentEvent = "payment.authorized" | "payment.captured" | "payment.voided" | "payment.refunded";
+
+/** The event of each status a payment can reach (a decline raises none). */
+const EVENT_OF: Partial<Record<PaymentStatus, PaymentEvent>> = {
+  authorized: "payment.authorized",
+  captured: "payment.captured",
+  voided: "payment.voided",
+  refunded: "payment.refunded",
+};
+
+/** The data of a payment event, as the row stands inside the transaction. */
+const paymentEventData = (orderId: string): Sql => ({
+  sql: `SELECT json_object('orderId', order_id, 'paymentId', id, 'amountCents', amount_cents, 'currency', currency)
+        FROM payments WHERE order_id = ?`,
+  params: [orderId],
+});
 
 type PaymentRow = {
   id: string;
@@ -62,7 +84,10 @@ function toAttempt(row: AttemptRow): StoredAttempt {
 }
 
 export class PaymentsRepository {
-  constructor(private readonly db: D1Database) {}
+  constructor(
+    private readonly db: D1Database,
+    private readonly outbox: Outbox,
+  ) {}
 
   async find(orderId: string): Promise<Payment | null> {
     const row = await this.#select(orderId).first<PaymentRow>();
@@ -71,10 +96,14 @@ export class PaymentsRepository {
 
   /**
    * Stores the order's payment unless it already has one (the UNIQUE order id decides, not a prior
-   * read), with the attempts that led to it, in one batch. Returns the stored payment: ours, or
-   * the one a concurrent call stored first.
+   * read), with its event (payment.authorized, or payment.voided for an authorisation found and
+   * voided by reference) if ours is the one stored, and the attempts that led to it, in one batch.
+   * Returns the stored payment: ours, or the one a concurrent call stored first.
    */
   async insert(payment: Payment, attempts: ProviderAttempt[]): Promise<Payment> {
+    // A new row is an authorisation, a decline (no event), or an authorisation found by reference
+    // and voided; a lookup that finds another state reports what the provider did, not a change of ours.
+    const event = payment.status === "authorized" || payment.status === "voided" ? EVENT_OF[payment.status] : undefined;
     const results = await this.db.batch([
       this.db
         .prepare(
@@ -92,6 +121,15 @@ export class PaymentsRepository {
           payment.createdAt,
           payment.updatedAt,
         ),
+      ...(event
+        ? this.outbox.stage({
+            type: event,
+            subject: payment.orderId,
+            data: paymentEventData(payment.orderId),
+            // Our payment id is new: the row carries it only if this insert won.
+            when: { sql: "EXISTS (SELECT 1 FROM payments WHERE id = ?)", params: [payment.id] },
+          })
+        : []),
       ...this.#attemptInserts(payment.orderId, attempts),
       this.#select(payment.orderId),
     ]);
@@ -100,7 +138,8 @@ export class PaymentsRepository {
 
   /**
    * Moves the payment from `from` to `to` if it is still in `from` (one conditional statement),
-   * with the attempts, in one batch. Returns the payment as stored afterwards, whoever moved it.
+   * with the event of `to` if that statement moved it, and the attempts, in one batch. Returns the
+   * payment as stored afterwards, whoever moved it.
    */
   async transition(
     orderId: string,
@@ -109,10 +148,19 @@ export class PaymentsRepository {
     attempts: ProviderAttempt[],
     now: string,
   ): Promise<Payment> {
+    const event = EVENT_OF[to];
     const results = await this.db.batch([
       this.db
         .prepare("UPDATE payments SET status = ?, updated_at = ? WHERE order_id = ? AND status = ?")
         .bind(to, now, orderId, from),
+      ...(event
+        ? this.outbox.stage({
+            type: event,
+            subject: orderId,
+            data: paymentEventData(orderId),
+            when: { sql: "changes() = 1", params: [] },
+          })
+        : []),
       ...this.#attemptInserts(orderId, attempts),
       this.#select(orderId),
     ]);
@@ -133,10 +181,6 @@ export class PaymentsRepository {
       .bind(orderId)
       .all<AttemptRow>();
     return results.map(toAttempt);
-  }
-
-  async ping(): Promise<void> {
-    await this.db.prepare("SELECT 1").first();
   }
 
   #select(orderId: string): D1PreparedStatement {
