@@ -177,7 +177,15 @@ describe("platform endpoints", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: "ok",
-      services: { users: "ok", catalog: "ok", resilience: "ok", payments: "ok", orders: "ok" },
+      services: {
+        users: "ok",
+        catalog: "ok",
+        resilience: "ok",
+        payments: "ok",
+        orders: "ok",
+        events: "ok",
+        notifications: "ok",
+      },
     });
     expect(res.headers.get("ratelimit")).toBeNull();
   });
@@ -197,8 +205,13 @@ describe("platform endpoints", () => {
         "/api/auth/refresh",
         "/api/auth/register",
         "/api/admin/breakers",
+        "/api/admin/dead-letters",
+        "/api/admin/dead-letters/redrive",
+        "/api/admin/events",
+        "/api/admin/events/replay",
         "/api/admin/faults",
         "/api/admin/sagas",
+        "/api/notifications",
         "/api/orders",
         "/api/orders/{id}",
         "/api/orders/{id}/cancel",

@@ -10,5 +10,10 @@ declare namespace Cloudflare {
     TEST_PAYMENTS_MIGRATIONS: import("cloudflare:test").D1Migration[];
     ORDERS_DB: D1Database;
     TEST_ORDERS_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    EVENTS_DB: D1Database;
+    TEST_EVENTS_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    NOTIFICATIONS_DB: D1Database;
+    TEST_NOTIFICATIONS_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    TEST_NOTIFICATIONS_QUEUE: Queue;
   }
 }

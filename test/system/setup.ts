@@ -7,4 +7,6 @@ beforeAll(async () => {
   await applyD1Migrations(env.CATALOG_DB, env.TEST_CATALOG_MIGRATIONS);
   await applyD1Migrations(env.PAYMENTS_DB, env.TEST_PAYMENTS_MIGRATIONS);
   await applyD1Migrations(env.ORDERS_DB, env.TEST_ORDERS_MIGRATIONS);
+  await applyD1Migrations(env.EVENTS_DB, env.TEST_EVENTS_MIGRATIONS);
+  await applyD1Migrations(env.NOTIFICATIONS_DB, env.TEST_NOTIFICATIONS_MIGRATIONS);
 });

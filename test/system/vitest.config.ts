@@ -5,7 +5,13 @@ import {
   CATALOG_DB_ID,
   catalogAuxWorker,
   catalogMigrations,
+  EVENTS_DB_ID,
+  eventsAuxWorker,
+  eventsMigrations,
   makeTestKeys,
+  NOTIFICATIONS_DB_ID,
+  notificationsAuxWorker,
+  notificationsMigrations,
   ORDERS_DB_ID,
   ordersAuxWorker,
   ordersMigrations,
@@ -38,6 +44,8 @@ export default defineProject(async () => {
             CATALOG_DB: CATALOG_DB_ID,
             PAYMENTS_DB: PAYMENTS_DB_ID,
             ORDERS_DB: ORDERS_DB_ID,
+            EVENTS_DB: EVENTS_DB_ID,
+            NOTIFICATIONS_DB: NOTIFICATIONS_DB_ID,
           },
           bindings: {
             FAULTS_ENABLED: "true",
@@ -45,6 +53,8 @@ export default defineProject(async () => {
             TEST_CATALOG_MIGRATIONS: await catalogMigrations(),
             TEST_PAYMENTS_MIGRATIONS: await paymentsMigrations(),
             TEST_ORDERS_MIGRATIONS: await ordersMigrations(),
+            TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
+            TEST_NOTIFICATIONS_MIGRATIONS: await notificationsMigrations(),
           },
           workers: [
             usersAuxWorker(keys),
@@ -54,7 +64,23 @@ export default defineProject(async () => {
             // Short timeouts so that outage tests are quick.
             paymentsAuxWorker({ PSP_TIMEOUT_MS: "500" }),
             ordersAuxWorker({ ORDER_WAIT_MS: "3000" }),
+            eventsAuxWorker(),
+            {
+              ...notificationsAuxWorker({ NOTIFICATION_RETRY_BASE_SECONDS: "0" }),
+              // Few, immediate retries: a poison message reaches the dead-letter queue in seconds.
+              queueConsumers: {
+                "shop-notifications": {
+                  maxBatchSize: 25,
+                  maxBatchTimeout: 1,
+                  maxRetries: 2,
+                  deadLetterQueue: "shop-notifications-dlq",
+                  retryDelay: 0,
+                },
+              },
+            },
           ],
+          // The runner's handle on the notifications queue, to deliver a poison message.
+          queueProducers: { TEST_NOTIFICATIONS_QUEUE: { queueName: "shop-notifications" } },
         },
       }),
     ],

@@ -15,6 +15,7 @@ import { CATALOG_ROUTES } from "./routes/catalog";
 import { mountDocs } from "./routes/docs";
 import { EVENT_ROUTES } from "./routes/events";
 import { mountFaultsRoute } from "./routes/faults";
+import { NOTIFICATION_ROUTES } from "./routes/notifications";
 import { ORDER_ROUTES } from "./routes/orders";
 import { mountPlatformRoutes } from "./routes/platform";
 import { allowedMethods, mountRoutes, type ProxyRoute } from "./routes/table";
@@ -24,6 +25,7 @@ export const PROXY_ROUTES: readonly ProxyRoute[] = [
   ...USER_ROUTES,
   ...CATALOG_ROUTES,
   ...ORDER_ROUTES,
+  ...NOTIFICATION_ROUTES,
   ...ADMIN_ROUTES,
   ...EVENT_ROUTES,
 ];
