@@ -20,12 +20,14 @@ function usersDb(): DatabaseSync {
 }
 
 function outbox(db: DatabaseSync) {
-  return (db.prepare("SELECT type, subject, sequence, envelope FROM outbox ORDER BY sequence").all() as {
-    type: string;
-    subject: string;
-    sequence: number;
-    envelope: string;
-  }[]).map((row) => ({ ...row, event: parseEvent(JSON.parse(row.envelope)) }));
+  return (
+    db.prepare("SELECT type, subject, sequence, envelope FROM outbox ORDER BY sequence").all() as {
+      type: string;
+      subject: string;
+      sequence: number;
+      envelope: string;
+    }[]
+  ).map((row) => ({ ...row, event: parseEvent(JSON.parse(row.envelope)) }));
 }
 
 const admin = { email: "Admin@Example.com", password: "admin-dev-password", name: "Admin" };
