@@ -1,5 +1,6 @@
 /** Builds the SQL that creates (or promotes) an admin account in users-db, with its event. */
 import { newId } from "../workers/shared/src/ids.ts";
+import { childTrace, formatTraceparent } from "../workers/shared/src/trace.ts";
 import { hashPassword } from "../workers/users/src/passwords.ts";
 import { sqlString } from "./lib.ts";
 
@@ -21,14 +22,19 @@ export function checkAdminInput(input: AdminInput): string | undefined {
  * service's `Outbox.stage` would): the envelope and the subject's next sequence are computed from
  * the user's row, selected by `where`; nothing is written when no row matches.
  */
-function userEventSql(type: "user.created" | "user.updated", where: string, occurredAt: string): string {
+function userEventSql(
+  type: "user.created" | "user.updated",
+  where: string,
+  occurredAt: string,
+  traceparent: string,
+): string {
   const id = sqlString(newId("evt"));
   const next = "COALESCE((SELECT last FROM event_sequences WHERE subject = u.id), 0) + 1";
   return [
     `INSERT INTO outbox (id, type, subject, sequence, envelope, created_at)`,
     `SELECT ${id}, '${type}', u.id, ${next}, json_object('id', ${id}, 'type', '${type}', 'version', 1,`,
     `'occurredAt', ${sqlString(occurredAt)}, 'source', 'shop-users', 'subject', u.id, 'sequence', ${next},`,
-    `'traceparent', NULL, 'data', json_object('userId', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone,`,
+    `'traceparent', ${sqlString(traceparent)}, 'data', json_object('userId', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone,`,
     `'role', u.role)), ${Date.parse(occurredAt)} FROM users u WHERE ${where};`,
     `INSERT INTO event_sequences (subject, last) SELECT subject, sequence FROM outbox WHERE id = ${id}`,
     `ON CONFLICT (subject) DO UPDATE SET last = max(last, excluded.last);`,
@@ -45,6 +51,8 @@ export async function adminSql(input: AdminInput, options: { promote: boolean } 
   const password = await hashPassword(input.password);
   const now = new Date().toISOString();
   const userId = newId("usr");
+  // The script run is the cause of its events: one new trace for all of them.
+  const traceparent = formatTraceparent(childTrace(undefined));
   const values = [
     userId,
     email,
@@ -66,7 +74,7 @@ export async function adminSql(input: AdminInput, options: { promote: boolean } 
       ? `ON CONFLICT (email) DO UPDATE SET role = 'admin', updated_at = ${sqlString(now)} WHERE role <> 'admin';`
       : "ON CONFLICT (email) DO NOTHING;",
     // Created: the row has the id just minted. Promoted: another row with this email changed now.
-    userEventSql("user.created", `u.id = ${sqlString(userId)}`, now),
+    userEventSql("user.created", `u.id = ${sqlString(userId)}`, now, traceparent),
   ];
   if (options.promote) {
     statements.push(
@@ -74,6 +82,7 @@ export async function adminSql(input: AdminInput, options: { promote: boolean } 
         "user.updated",
         `u.email = ${sqlString(email)} AND u.id <> ${sqlString(userId)} AND u.updated_at = ${sqlString(now)}`,
         now,
+        traceparent,
       ),
     );
   }

@@ -10,9 +10,10 @@ VALUES
 ON CONFLICT (id) DO NOTHING;
 
 -- Each seeded product's product.created (SPEC.md section 5), written to the outbox as the service
--- would write it: a fixed event id, sequence 1, no trace (no request caused it), occurredAt = the
--- product's creation. Only for a product whose subject has no sequence yet, so a re-run writes
--- nothing, even after the relay sent and deleted the row. The relay (an alarm) sends it.
+-- would write it: a fixed event id, sequence 1, a new W3C trace (the seeding caused it, so its
+-- consumers' log lines carry a trace id like every other event's), occurredAt = the product's
+-- creation. Only for a product whose subject has no sequence yet, so a re-run writes nothing,
+-- even after the relay sent and deleted the row. The relay (an alarm) sends it.
 WITH seed (product_id, event_id, stock) AS (
   VALUES
     ('prd_01m6b5cjm0seed000000000001', 'evt_01m6b5seedevent00000000001', 50),
@@ -26,7 +27,8 @@ SELECT
   seed.event_id, 'product.created', p.id, 1,
   json_object(
     'id', seed.event_id, 'type', 'product.created', 'version', 1, 'occurredAt', p.created_at,
-    'source', 'shop-catalog', 'subject', p.id, 'sequence', 1, 'traceparent', NULL,
+    'source', 'shop-catalog', 'subject', p.id, 'sequence', 1,
+    'traceparent', '00-' || lower(hex(randomblob(16))) || '-' || lower(hex(randomblob(8))) || '-01',
     'data', json_object('productId', p.id, 'name', p.name, 'priceCents', p.price_cents, 'currency', p.currency, 'stock', seed.stock)
   ),
   CAST(strftime('%s', 'now') AS INTEGER) * 1000

@@ -326,7 +326,7 @@ describe("the dev seed (d1/catalog/seed.sql)", () => {
         source: "shop-catalog",
         subject: productId,
         sequence: 1,
-        traceparent: null,
+        traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
         data: { productId, name: product?.name, priceCents: product?.price_cents, currency: "EUR", stock },
       });
       expect(rows[0]).toMatchObject({ id: envelope.id, type: "product.created", sequence: 1 });
