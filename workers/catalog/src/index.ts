@@ -1,7 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { Outbox } from "../../../queues/outbox";
 import type { CatalogRpc, OrderLine, ProductQuote, StockLevels } from "../../shared/src/contracts/catalog";
-import { type CallContext, CallContextSchema } from "../../shared/src/contracts/common";
+import { type CallContext, traceparentOf } from "../../shared/src/contracts/common";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import type { Result } from "../../shared/src/result";
 import * as products from "./products";
@@ -10,12 +10,6 @@ import * as reservations from "./reservations";
 import { app } from "./routes";
 
 export { OutboxRelay } from "./outbox-relay";
-
-/** The trace a caller passed along (untrusted like any RPC argument: anything malformed is none). */
-function traceparentOf(context: unknown): string | null {
-  const parsed = CallContextSchema.safeParse(context ?? {});
-  return parsed.success ? (parsed.data.traceparent ?? null) : null;
-}
 
 /**
  * shop-catalog. `fetch` serves the HTTP app the gateway forwards public requests to; the other

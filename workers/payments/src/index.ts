@@ -2,7 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
 import { Outbox } from "../../../queues/outbox";
 import { BreakerClient } from "../../shared/src/breaker-client";
-import { type CallContext, CallContextSchema, OrderIdSchema } from "../../shared/src/contracts/common";
+import { type CallContext, OrderIdSchema, traceparentOf } from "../../shared/src/contracts/common";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import {
   type AuthorizeInput,
@@ -42,12 +42,6 @@ function deps(env: Env, outbox = new Outbox(env, "shop-payments", null)): paymen
 function parse<S extends z.ZodType>(schema: S, value: unknown): Result<z.infer<S>> {
   const parsed = schema.safeParse(value);
   return parsed.success ? ok(parsed.data) : fail("validation_failed", z.prettifyError(parsed.error));
-}
-
-/** The trace a caller passed along (untrusted like any RPC argument: anything malformed is none). */
-function traceparentOf(context: unknown): string | null {
-  const parsed = CallContextSchema.safeParse(context ?? {});
-  return parsed.success ? (parsed.data.traceparent ?? null) : null;
 }
 
 /**

@@ -64,3 +64,9 @@ export const CallContextSchema = z
   })
   .partial();
 export type CallContext = z.infer<typeof CallContextSchema>;
+
+/** The trace a caller passed along (untrusted like any RPC argument: anything malformed is none). */
+export function traceparentOf(context: unknown): string | null {
+  const parsed = CallContextSchema.safeParse(context ?? {});
+  return parsed.success ? (parsed.data.traceparent ?? null) : null;
+}
