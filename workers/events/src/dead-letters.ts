@@ -1,5 +1,6 @@
 import { type DeadLetterInput, DeadLetterInputSchema } from "../../shared/src/contracts/events";
 import { createLogger, errorFields } from "../../shared/src/log";
+import { parseOrThrow } from "../../shared/src/validation";
 import { EventsRepository } from "./repository";
 import { DEAD_LETTER_QUEUES, redriveTarget } from "./subscriptions";
 
@@ -32,7 +33,7 @@ export async function consumeDeadLetters(env: Env, batch: MessageBatch<unknown>)
 
 /** A consumer recording a message it cannot read (RPC input, validated). */
 export async function recordDeadLetter(env: Env, input: DeadLetterInput): Promise<void> {
-  const parsed = DeadLetterInputSchema.parse(input);
+  const parsed = parseOrThrow(DeadLetterInputSchema, input, "dead letter");
   await new EventsRepository(env.DB).recordDeadLetter(parsed, new Date().toISOString());
 }
 

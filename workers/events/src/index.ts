@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type DeadLetterInput, StoredQuerySchema } from "../../shared/src/contracts/events";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
+import { parseOrThrow } from "../../shared/src/validation";
 import { consumeBus } from "./bus";
 import { consumeDeadLetters, recordDeadLetter } from "./dead-letters";
 import { EventsRepository } from "./repository";
@@ -27,11 +28,11 @@ export default class EventsService extends WorkerEntrypoint<Env> {
   }
 
   /** Of these event ids, the ones the log holds (the producers' outbox sweeps ask). */
-  stored(ids: string[]): Promise<string[]> {
-    return new EventsRepository(this.env.DB).stored(StoredQuerySchema.parse(ids));
+  async stored(ids: string[]): Promise<string[]> {
+    return new EventsRepository(this.env.DB).stored(parseOrThrow(StoredQuerySchema, ids, "argument of stored()"));
   }
 
-  recordDeadLetter(input: DeadLetterInput): Promise<void> {
-    return recordDeadLetter(this.env, input);
+  async recordDeadLetter(input: DeadLetterInput): Promise<void> {
+    await recordDeadLetter(this.env, input);
   }
 }

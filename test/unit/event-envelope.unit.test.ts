@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import {
+  EVENT_CATALOGUE,
+  EVENT_TYPES,
+  parseEvent,
+  RedriveInputSchema,
+  ReplayInputSchema,
+} from "../../workers/shared/src/contracts/events";
+
+/** The envelope and the catalogue every producer and consumer checks messages against. */
+
+const USER = "usr_01jd0000000000000000000000";
+const ORDER = "ord_01jd0000000000000000000000";
+const PRODUCT = "prd_01jd0000000000000000000000";
+const PAYMENT = "pay_01jd0000000000000000000000";
+const TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+function envelope(type: string, data: Record<string, unknown>, overrides: Record<string, unknown> = {}) {
+  return {
+    id: "evt_01jd0000000000000000000000",
+    type,
+    version: 1,
+    occurredAt: "2026-11-24T10:00:00.000Z",
+    source: "shop-orders",
+    subject: ORDER,
+    sequence: 1,
+    traceparent: TRACE,
+    data,
+    ...overrides,
+  };
+}
+
+const VALID: Record<string, Record<string, unknown>> = {
+  "user.created": { userId: USER, email: "ada@example.com", name: "Ada", phone: "+14155550123", role: "customer" },
+  "product.created": { productId: PRODUCT, name: "Mug", priceCents: 1200, currency: "EUR", stock: 5 },
+  "stock.reserved": { orderId: ORDER, lines: [{ productId: PRODUCT, quantity: 2 }] },
+  "stock.released": { orderId: ORDER, from: "committed", lines: [{ productId: PRODUCT, quantity: 2 }] },
+  "order.created": {
+    orderId: ORDER,
+    userId: USER,
+    items: [{ productId: PRODUCT, quantity: 2, unitPriceCents: 600 }],
+    totalCents: 1200,
+    currency: "EUR",
+  },
+  "order.cancelled": { orderId: ORDER, userId: USER, reason: "out_of_stock", totalCents: 1200, currency: "EUR" },
+  "order.shipped": { orderId: ORDER, userId: USER, trackingNumber: "1Z999" },
+  "payment.captured": { orderId: ORDER, paymentId: PAYMENT, amountCents: 1200, currency: "EUR" },
+  "order.saga.failed": { orderId: ORDER, state: "cancelled", reason: "payment_declined", step: "authorize_payment" },
+};
+
+describe("the event catalogue", () => {
+  it("has a data schema and a version (from 1) for each of the 18 types", () => {
+    expect(EVENT_TYPES).toHaveLength(18);
+    for (const type of EVENT_TYPES) {
+      expect(EVENT_CATALOGUE[type].version, type).toBeGreaterThanOrEqual(1);
+      expect(typeof EVENT_CATALOGUE[type].data.safeParse, type).toBe("function");
+    }
+  });
+});
+
+describe("parseEvent", () => {
+  it.each(Object.entries(VALID))("accepts a valid %s and returns it as it was", (type, data) => {
+    const body = envelope(type, data);
+    expect(parseEvent(body)).toEqual({ ok: true, event: body });
+  });
+
+  it("accepts a null traceparent (an event no request caused)", () => {
+    expect(parseEvent(envelope("order.shipped", VALID["order.shipped"] ?? {}, { traceparent: null })).ok).toBe(true);
+  });
+
+  it.each([
+    ["an unknown type", { type: "user.deleted" }, "type"],
+    ["a version this code does not know", { version: 2 }, "version"],
+    ["a version below 1", { version: 0 }, "version"],
+    ["an id that is not an event id", { id: "ord_01jd0000000000000000000000" }, "id"],
+    ["an unknown source", { source: "shop-mallory" }, "source"],
+    ["a sequence of 0", { sequence: 0 }, "sequence"],
+    ["a malformed traceparent", { traceparent: "00-xyz-01" }, "traceparent"],
+    ["a time that is not ISO 8601", { occurredAt: "yesterday" }, "occurredAt"],
+    ["an empty subject", { subject: "" }, "subject"],
+  ])("rejects %s, naming the field", (_name, overrides, field) => {
+    const parsed = parseEvent(envelope("order.shipped", VALID["order.shipped"] ?? {}, overrides));
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.issues).toContain(field);
+  });
+
+  it.each([
+    ["order.shipped", { orderId: ORDER, userId: USER }, "trackingNumber"],
+    ["order.cancelled", { ...VALID["order.cancelled"], reason: "bored" }, "reason"],
+    ["stock.reserved", { orderId: ORDER, lines: [] }, "lines"],
+    ["user.created", { ...VALID["user.created"], email: "not-an-email" }, "email"],
+    ["payment.captured", { ...VALID["payment.captured"], amountCents: -1 }, "amountCents"],
+    ["order.created", { ...VALID["order.created"], userId: ORDER }, "userId"],
+  ])("rejects %s with bad data (%j), under data.", (type, data, field) => {
+    const parsed = parseEvent(envelope(type, data as Record<string, unknown>));
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.issues).toMatch(/^data\./);
+    expect(!parsed.ok && parsed.issues).toContain(field);
+  });
+
+  it.each([null, "text", 42, [], {}])("rejects a body that is not an envelope: %j", (body) => {
+    expect(parseEvent(body).ok).toBe(false);
+  });
+});
+
+describe("the replay and redrive inputs", () => {
+  const from = "2026-11-24T10:00:00Z";
+
+  it("accepts a range, optional types and a known subscriber", () => {
+    expect(ReplayInputSchema.safeParse({ from, subscriber: "notifications" }).success).toBe(true);
+    expect(
+      ReplayInputSchema.safeParse({ from, to: from, types: ["order.shipped"], subscriber: "notifications" }).success,
+    ).toBe(true);
+  });
+
+  it.each([
+    ["`to` before `from`", { from, to: "2026-11-24T09:59:59Z", subscriber: "notifications" }],
+    ["an unknown subscriber", { from, subscriber: "analytics" }],
+    ["an unknown type", { from, types: ["user.deleted"], subscriber: "notifications" }],
+    ["empty types", { from, types: [], subscriber: "notifications" }],
+    ["an unknown field", { from, subscriber: "notifications", dryRun: true }],
+    ["no from", { subscriber: "notifications" }],
+  ])("rejects %s", (_name, input) => {
+    expect(ReplayInputSchema.safeParse(input).success).toBe(false);
+  });
+
+  it("redrive takes 1..100 ids or none, and nothing else", () => {
+    expect(RedriveInputSchema.safeParse({}).success).toBe(true);
+    expect(RedriveInputSchema.safeParse({ ids: ["dlt_1"] }).success).toBe(true);
+    expect(RedriveInputSchema.safeParse({ ids: [] }).success).toBe(false);
+    expect(RedriveInputSchema.safeParse({ ids: Array.from({ length: 101 }, (_, i) => `dlt_${i}`) }).success).toBe(
+      false,
+    );
+    expect(RedriveInputSchema.safeParse({ ids: ["dlt_1"], all: true }).success).toBe(false);
+  });
+});
