@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, type QueueR
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import EventsService from "../../workers/events/src/index";
-import type { EventData, EventType } from "../../workers/shared/src/contracts/events";
+import type { Envelope, EventType } from "../../workers/shared/src/contracts/events";
 import { newId } from "../../workers/shared/src/ids";
 
 /**
@@ -11,17 +11,8 @@ import { newId } from "../../workers/shared/src/ids";
  * the gateway forwards to it, and what the subscriber stand-in received on `shop-notifications`.
  */
 
-export interface TestEnvelope<T extends EventType = EventType> {
-  id: string;
-  type: T;
-  version: number;
-  occurredAt: string;
-  source: "shop-users" | "shop-catalog" | "shop-payments" | "shop-orders";
-  subject: string;
-  sequence: number;
-  traceparent: string | null;
-  data: EventData<T>;
-}
+/** An envelope as producers send it (the contract's type). */
+export type TestEnvelope<T extends EventType = EventType> = Envelope<T>;
 
 const hex = (bytes: number) =>
   [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import NotificationsService from "../../workers/notifications/src/index";
-import type { EventData, EventType } from "../../workers/shared/src/contracts/events";
+import type { Envelope, EventData, EventType } from "../../workers/shared/src/contracts/events";
 import { newId } from "../../workers/shared/src/ids";
 
 /**
@@ -12,17 +12,8 @@ import { newId } from "../../workers/shared/src/ids";
 
 export const QUEUE = "shop-notifications";
 
-export interface TestEnvelope<T extends EventType = EventType> {
-  id: string;
-  type: T;
-  version: number;
-  occurredAt: string;
-  source: string;
-  subject: string;
-  sequence: number;
-  traceparent: string | null;
-  data: EventData<T>;
-}
+/** An envelope as producers send it (the contract's type). */
+export type TestEnvelope<T extends EventType = EventType> = Envelope<T>;
 
 const hex = (bytes: number) =>
   [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");

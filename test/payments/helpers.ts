@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { expect, inject, vi } from "vitest";
+import { expect, inject } from "vitest";
 import { Outbox } from "../../queues/outbox";
 import { Balancer, type Strategy } from "../../workers/payments/src/balancer";
 import type { ProviderEndpoint } from "../../workers/payments/src/config";
@@ -10,6 +10,7 @@ import { BreakerClient } from "../../workers/shared/src/breaker-client";
 import type { Faults } from "../../workers/shared/src/contracts/payments";
 import { newId } from "../../workers/shared/src/ids";
 import type { Result } from "../../workers/shared/src/result";
+import { eventLog } from "../support/event-log";
 
 /**
  * Helpers for the payments tests. The simulator is reached the way shop-payments reaches it, with
@@ -115,52 +116,9 @@ export function expectFailure<T>(result: Result<T>, code: string): string {
 export const trail = (attempts: StoredAttempt[]) =>
   attempts.map((a) => `${a.operation}:${a.endpoint}:${a.outcome}${a.breaker === "closed" ? "" : `(${a.breaker})`}`);
 
-/** An event as shop-events stored it in its log. */
-export interface LoggedEvent {
-  id: string;
-  type: string;
-  version: number;
-  source: string;
-  subject: string;
-  sequence: number;
-  traceparent: string | null;
-  data: Record<string, unknown>;
-}
-
-/** The events the log (events-db) holds for a subject, in sequence order. */
-export async function loggedEvents(subject: string): Promise<LoggedEvent[]> {
-  const { results } = await env.EVENTS_DB.prepare("SELECT envelope FROM events WHERE subject = ? ORDER BY sequence")
-    .bind(subject)
-    .all<{ envelope: string }>();
-  return results.map((r) => JSON.parse(r.envelope) as LoggedEvent);
-}
-
-/** Waits (the queue's batch timeout is 1 s) until the log holds `count` events for the subject. */
-export function waitForLogged(subject: string, count: number): Promise<LoggedEvent[]> {
-  return vi.waitFor(
-    async () => {
-      const events = await loggedEvents(subject);
-      expect(events).toHaveLength(count);
-      return events;
-    },
-    { timeout: 5000, interval: 100 },
-  );
-}
-
-/** The outbox rows of a subject, sent or not, in sequence order. */
-export async function outboxRows(subject: string) {
-  const { results } = await env.DB.prepare(
-    "SELECT id, type, sequence, sent_at FROM outbox WHERE subject = ? ORDER BY sequence",
-  )
-    .bind(subject)
-    .all<{ id: string; type: string; sequence: number; sent_at: number | null }>();
-  return results;
-}
-
-/** The last sequence a subject's events reached (kept after the rows are deleted); null before any. */
-export async function lastSequence(subject: string): Promise<number | null> {
-  const row = await env.DB.prepare("SELECT last FROM event_sequences WHERE subject = ?")
-    .bind(subject)
-    .first<{ last: number }>();
-  return row?.last ?? null;
-}
+/** The log of shop-events and this service's outbox, as the events tests read them. */
+export const { loggedEvents, waitForLogged, outboxRows, lastSequence } = eventLog({
+  db: env.DB,
+  eventsDb: env.EVENTS_DB,
+});
+export type { LoggedEvent } from "../support/event-log";

@@ -2,6 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { UsersRepository } from "../../workers/users/src/repository";
+import { eventLog } from "../support/event-log";
 import { call, registerAdmin, registerUser, testOutbox, uniqueEmail } from "./helpers";
 
 /**
@@ -10,31 +11,7 @@ import { call, registerAdmin, registerUser, testOutbox, uniqueEmail } from "./he
  * real log (events-db), and deleted from the outbox only after shop-events confirms it.
  */
 
-interface LoggedEvent {
-  id: string;
-  type: string;
-  subject: string;
-  sequence: number;
-  source: string;
-  traceparent: string | null;
-  data: Record<string, unknown>;
-}
-
-async function loggedEvents(subject: string): Promise<LoggedEvent[]> {
-  const { results } = await env.EVENTS_DB.prepare("SELECT envelope FROM events WHERE subject = ? ORDER BY sequence")
-    .bind(subject)
-    .all<{ envelope: string }>();
-  return results.map((r) => JSON.parse(r.envelope) as LoggedEvent);
-}
-
-async function outboxRows(subject: string): Promise<{ id: string; sequence: number; sent_at: number | null }[]> {
-  const { results } = await env.DB.prepare(
-    "SELECT id, sequence, sent_at FROM outbox WHERE subject = ? ORDER BY sequence",
-  )
-    .bind(subject)
-    .all<{ id: string; sequence: number; sent_at: number | null }>();
-  return results;
-}
+const { loggedEvents, outboxRows } = eventLog({ db: env.DB, eventsDb: env.EVENTS_DB });
 
 const relay = () => env.OUTBOX_RELAY.getByName("outbox");
 
