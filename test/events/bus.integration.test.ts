@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { deadLetterRetryDelay } from "../../workers/events/src/dead-letters";
 import { parseEvent } from "../../workers/shared/src/contracts/events";
 import {
   acked,
@@ -161,6 +162,22 @@ describe("the dead-letter queues", () => {
     const [letter] = await deadLettersOf(fromNotifications[0]?.id ?? "");
     expect(letter).toMatchObject({ queue: "shop-notifications", attempts: 11 });
     expect(JSON.parse(letter?.body ?? "null")).toEqual(fromNotifications[0]?.body);
+  });
+
+  it("a dead letter that cannot be stored is retried, with a delay growing from 5 s to an hour", async () => {
+    const messages = asMessages(orderConfirmed(), orderConfirmed());
+    await env.DB.exec(
+      `CREATE TRIGGER refuse_letter BEFORE INSERT ON dead_letters WHEN NEW.message_id = '${messages[1]?.id}' BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+    );
+    try {
+      const result = await deliver("shop-notifications-dlq", messages);
+      expect(acked(result)).toEqual([messages[0]?.id]);
+      expect(result.retryMessages.map((r) => r.msgId)).toEqual([messages[1]?.id]);
+      expect(await deadLettersOf(messages[1]?.id ?? "")).toEqual([]);
+    } finally {
+      await env.DB.exec("DROP TRIGGER refuse_letter");
+    }
+    expect([1, 2, 3, 10, 100].map(deadLetterRetryDelay)).toEqual([5, 10, 20, 2560, 3600]);
   });
 
   it("the same dead-letter message delivered twice is stored once", async () => {

@@ -6,6 +6,14 @@ import { DEAD_LETTER_QUEUES, redriveTarget } from "./subscriptions";
 
 const log = () => createLogger({ service: "shop-events/dead-letters" });
 
+/**
+ * A dead-letter queue is the end of the line (it has no dead-letter queue of its own), so storing
+ * is retried for days: from 5 s, doubling, capped at an hour; max_retries 100 spans about 4 days.
+ */
+export function deadLetterRetryDelay(attempts: number): number {
+  return Math.min(3600, 5 * 2 ** Math.max(0, attempts - 1));
+}
+
 /** Messages arriving on a dead-letter queue are stored, each once, and acked. */
 export async function consumeDeadLetters(env: Env, batch: MessageBatch<unknown>): Promise<void> {
   const repo = new EventsRepository(env.DB);
@@ -26,7 +34,7 @@ export async function consumeDeadLetters(env: Env, batch: MessageBatch<unknown>)
       log().warn("dead letter stored", { queue, messageId: message.id });
     } catch (error) {
       log().error("dead letter not stored; retrying", { queue, messageId: message.id, ...errorFields(error) });
-      message.retry({ delaySeconds: 5 });
+      message.retry({ delaySeconds: deadLetterRetryDelay(message.attempts) });
     }
   }
 }
