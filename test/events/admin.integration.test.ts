@@ -14,6 +14,7 @@ import {
   orderConfirmed,
   productCreated,
   settledReceived,
+  settledReceivedAll,
   store,
   storedCount,
   type TestEnvelope,
@@ -52,8 +53,11 @@ describe("RPC: stored and recordDeadLetter", () => {
     expect(await exports.default.stored([])).toEqual([]);
   });
 
-  it("stored rejects ids that are not event ids", async () => {
+  it("stored rejects ids that are not event ids, and more than 500 at once", async () => {
     await expect(service().stored(["1 OR 1=1"])).rejects.toThrow(/argument of stored\(\) is not valid/);
+    const many = Array.from({ length: 501 }, () => newId("evt"));
+    await expect(service().stored(many)).rejects.toThrow(/argument of stored\(\) is not valid/);
+    expect(await service().stored(many.slice(0, 500))).toEqual([]);
   });
 
   it("recordDeadLetter keeps a message once per (queue, message id) and refuses bad input", async () => {
@@ -94,6 +98,15 @@ describe("GET /api/admin/events", () => {
     expect((await log(narrow)).items.map((e) => e.id)).toEqual([third.id, second.id]);
   });
 
+  it("times of different precision compare as instants (stored in one canonical form)", async () => {
+    const second = new Date(Date.now() - 20_000_000).toISOString().slice(0, 19);
+    const whole = productCreated({ occurredAt: `${second}Z` });
+    const later = productCreated({ occurredAt: `${second}.250Z` });
+    await store(whole, later);
+    const page = await log(`from=${second}.000Z&to=${second}.500Z&limit=100`);
+    expect(page.items.map((e) => e.id)).toEqual([later.id, whole.id]);
+  });
+
   it("pages with limit and cursor, without gaps or repeats", async () => {
     const at = windowAt(Date.now() - 7_200_000);
     // Two events at the same time too: the id orders them.
@@ -120,8 +133,45 @@ describe("GET /api/admin/events", () => {
     expect(seen).toEqual(expected);
   });
 
+  it("limit is clamped to 1..100 (default 20), never refused; 100 per page walks 101 events in two pages", async () => {
+    const at = windowAt(Date.now() - 21_600_000);
+    const events = Array.from({ length: 101 }, (_, i) => productCreated({ occurredAt: at(i) }));
+    await store(...events);
+    const range = `from=${encodeURIComponent(at(0))}&to=${encodeURIComponent(at(100))}`;
+    const newest = [...events].reverse().map((e) => e.id);
+
+    for (const [limit, size] of [
+      ["0", 1],
+      ["-5", 1],
+      ["abc", 20],
+      ["1000", 100],
+    ] as const) {
+      const page = await log(`${range}&limit=${limit}`);
+      expect(
+        page.items.map((e) => e.id),
+        `limit=${limit}`,
+      ).toEqual(newest.slice(0, size));
+      expect(page.nextCursor, `limit=${limit}`).not.toBeNull();
+    }
+    expect((await log(range)).items).toHaveLength(20);
+
+    const first = await log(`${range}&limit=100`);
+    const second = await log(`${range}&limit=100&cursor=${encodeURIComponent(first.nextCursor ?? "")}`);
+    expect(second.nextCursor).toBeNull();
+    expect([...first.items, ...second.items].map((e) => e.id)).toEqual(newest);
+  });
+
   it("bad queries are 400 problems naming the field", async () => {
-    for (const query of ["type=user.deleted", "from=yesterday", "to=2026-13-45", "cursor=not-a-cursor"]) {
+    // Decodes, but is not a (time, id) pair.
+    const notAPair = btoa(JSON.stringify(["only-one"]));
+    for (const query of [
+      "type=user.deleted",
+      "from=yesterday",
+      "to=2026-13-45",
+      "cursor=not-a-cursor",
+      `cursor=${notAPair}`,
+      `subject=${"s".repeat(65)}`,
+    ]) {
       const problem = await expectProblem(await call(`/api/admin/events?${query}`, { as: ADMIN }), 400);
       const field = query.split("=")[0];
       expect(JSON.stringify(problem.errors ?? problem.detail), query).toContain(field);
@@ -191,7 +241,34 @@ describe("POST /api/admin/events/replay", { timeout: 30_000 }, () => {
     );
     await expectProblem(notJson, 400);
     await expectProblem(await replay(good, CUSTOMER), 403);
+    await expectProblem(await call("/api/admin/events/replay", { json: good }), 401);
     expect(await settledReceived(event.id, 1)).toBe(1);
+  });
+
+  it("replays more than a page (100) of events, each exactly once more", async () => {
+    const at = windowAt(Date.now() - 25_200_000);
+    // Two per second (times 0, 1, 1, 2, 2, ... 50, 50): the page boundary after the 100th falls
+    // between two events of the same time, which the id orders.
+    const events = Array.from({ length: 101 }, (_, i) => orderConfirmed({ occurredAt: at(Math.floor((i + 1) / 2)) }));
+    await store(...events);
+    const ids = events.map((e) => e.id);
+    expect(new Set((await settledReceivedAll(ids, 1)).values())).toEqual(new Set([1]));
+
+    const res = await replay({ from: at(0), to: at(60), subscriber: "notifications" });
+    expect(await res.json()).toEqual({ replayed: 101 });
+    expect(new Set((await settledReceivedAll(ids, 2)).values())).toEqual(new Set([2]));
+  });
+
+  it("without `to`, the range ends now", async () => {
+    const inAnHour = Date.now() + 3_600_000;
+    const future = userCreated({ occurredAt: new Date(inAnHour).toISOString() });
+    await store(future);
+    expect(await settledReceived(future.id, 1)).toBe(1);
+    const from = new Date(inAnHour - 60_000).toISOString();
+    expect(await (await replay({ from, subscriber: "notifications" })).json()).toEqual({ replayed: 0 });
+    const to = new Date(inAnHour + 60_000).toISOString();
+    expect(await (await replay({ from, to, subscriber: "notifications" })).json()).toEqual({ replayed: 1 });
+    expect(await settledReceived(future.id, 2)).toBe(2);
   });
 });
 
@@ -226,6 +303,59 @@ describe("dead letters: list and redrive", { timeout: 30_000 }, () => {
       expect.any(String),
     );
     expect(await (await redrive()).json()).toEqual({ redriven: 0 });
+  });
+
+  it("pages a queue's dead letters newest first, by (failedAt, id), without gaps or repeats", async () => {
+    // A queue name of this test's own, so the filter selects exactly its letters.
+    const queue = `test-${crypto.randomUUID().slice(0, 8)}`;
+    const messageIds = Array.from({ length: 5 }, () => crypto.randomUUID());
+    for (const messageId of messageIds) {
+      await exports.default.recordDeadLetter({
+        queue,
+        messageId,
+        body: { n: messageId },
+        reason: "unreadable",
+        attempts: 3,
+      });
+    }
+    const { results } = await env.DB.prepare(
+      "SELECT id FROM dead_letters WHERE queue = ? ORDER BY failed_at DESC, id DESC",
+    )
+      .bind(queue)
+      .all<{ id: string }>();
+    expect(results).toHaveLength(5);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await call(
+        `/api/admin/dead-letters?queue=${queue}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        { as: ADMIN },
+      );
+      const page = DeadLetterPageSchema.parse(await res.json());
+      expect(page.items.every((d) => d.queue === queue && d.reason === "unreadable" && d.attempts === 3)).toBe(true);
+      seen.push(...page.items.map((d) => d.id));
+      cursor = page.nextCursor;
+      pages += 1;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    expect(seen).toEqual(results.map((r) => r.id));
+  });
+
+  it("a dead letter of a queue it cannot send to is not redriven and stays waiting", async () => {
+    const messageId = crypto.randomUUID();
+    await exports.default.recordDeadLetter({
+      queue: "shop-nowhere",
+      messageId,
+      body: {},
+      reason: "unreadable",
+      attempts: 1,
+    });
+    const [letter] = await deadLettersOf(messageId);
+    const res = await call("/api/admin/dead-letters/redrive", { as: ADMIN, json: { ids: [letter?.id] } });
+    expect(await res.json()).toEqual({ redriven: 0 });
+    expect((await deadLettersOf(messageId))[0]?.redriven_at).toBeNull();
   });
 
   it("a dead letter of the bus goes back to shop-events, which stores the event", async () => {

@@ -10,6 +10,7 @@ import {
   deliver,
   forwardedAt,
   idsOf,
+  insertStored,
   orderConfirmed,
   productCreated,
   settledReceived,
@@ -40,6 +41,15 @@ describe("the shop-events consumer", { timeout: 30_000 }, () => {
       expect(parseEvent(JSON.parse(row?.envelope ?? "null"))).toEqual({ ok: true, event });
       expect(row).toMatchObject({ traceparent: event.traceparent, type: event.type, subject: event.subject });
     }
+
+    // The queue delivers the same batch again (at least once): all acked again, nothing stored twice.
+    const again = await deliver(
+      "shop-events",
+      messages.map((m) => ({ ...m, attempts: 2 })),
+    );
+    expect(acked(again)).toEqual(idsOf(messages));
+    expect(again.retryMessages).toEqual([]);
+    for (const event of events) expect(await storedCount(event.id)).toBe(1);
   });
 
   it("forwards an event to the subscriber that wants its type, and no other", async () => {
@@ -48,6 +58,8 @@ describe("the shop-events consumer", { timeout: 30_000 }, () => {
     await deliver("shop-events", asMessages(wanted, unwanted));
     expect(await settledReceived(wanted.id, 1)).toBe(1);
     expect(await settledReceived(unwanted.id, 0)).toBe(0);
+    // Both are in the log; forwarding is recorded as finished once every subscriber has it.
+    expect(await storedCount(unwanted.id)).toBe(1);
     expect(await forwardedAt(wanted.id)).toEqual(expect.any(Number));
     const received = await env.SUBSCRIBER_DB.prepare("SELECT body FROM received WHERE event_id = ?")
       .bind(wanted.id)
@@ -188,19 +200,32 @@ describe("the dead-letter queues", () => {
 });
 
 describe("retention", () => {
+  const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+  const countOlderThan = async (days: number) =>
+    (
+      await env.DB.prepare("SELECT count(*) AS n FROM events WHERE occurred_at < ?")
+        .bind(daysAgo(days))
+        .first<{ n: number }>()
+    )?.n ?? 0;
+
   it("events older than EVENT_RETENTION_DAYS leave the log as new batches arrive; newer ones stay", async () => {
-    const old = userCreated({ occurredAt: new Date(Date.now() - 31 * 86_400_000).toISOString() });
-    const recent = userCreated({ occurredAt: new Date(Date.now() - 29 * 86_400_000).toISOString() });
-    for (const event of [old, recent]) {
-      await env.DB.prepare(
-        `INSERT INTO events (id, type, source, subject, sequence, occurred_at, traceparent, envelope, stored_at, forwarded_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-        .bind(event.id, event.type, event.source, event.subject, 1, event.occurredAt, null, JSON.stringify(event), 0, 0)
-        .run();
-    }
+    const old = userCreated({ occurredAt: daysAgo(31) });
+    const recent = userCreated({ occurredAt: daysAgo(29) });
+    await insertStored(old);
+    await insertStored(recent);
     await deliver("shop-events", asMessages(productCreated()));
     expect(await storedCount(old.id)).toBe(0);
     expect(await storedCount(recent.id)).toBe(1);
+  });
+
+  it("deletes at most 100 old events per batch, so a large backlog goes a little at a time", async () => {
+    const old = Array.from({ length: 101 }, (_, i) => productCreated({ occurredAt: daysAgo(40 + i / 1000) }));
+    for (const event of old) await insertStored(event);
+    expect(await countOlderThan(30)).toBe(101);
+
+    await deliver("shop-events", asMessages(productCreated()));
+    expect(await countOlderThan(30)).toBe(1);
+    await deliver("shop-events", asMessages(productCreated()));
+    expect(await countOlderThan(30)).toBe(0);
   });
 });

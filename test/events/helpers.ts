@@ -127,6 +127,50 @@ export async function settledReceived(eventId: string, count: number): Promise<n
   return receivedCount(eventId);
 }
 
+/** How many messages carrying each of these events the subscriber stand-in has received so far. */
+export async function receivedCounts(eventIds: readonly string[]): Promise<Map<string, number>> {
+  const { results } = await env.SUBSCRIBER_DB.prepare(
+    "SELECT event_id, count(*) AS n FROM received WHERE event_id IN (SELECT value FROM json_each(?)) GROUP BY event_id",
+  )
+    .bind(JSON.stringify(eventIds))
+    .all<{ event_id: string; n: number }>();
+  return new Map(eventIds.map((id) => [id, results.find((r) => r.event_id === id)?.n ?? 0]));
+}
+
+/** Waits until the subscriber received each of these events `count` times, then a moment more. */
+export async function settledReceivedAll(eventIds: readonly string[], count: number): Promise<Map<string, number>> {
+  await vi.waitFor(
+    async () => {
+      const counts = await receivedCounts(eventIds);
+      if ([...counts.values()].some((n) => n < count)) throw new Error(`some received fewer than ${count} times`);
+    },
+    { timeout: 20_000, interval: 200 },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return receivedCounts(eventIds);
+}
+
+/** Writes an event straight into the log (already forwarded), as if stored long ago. */
+export async function insertStored(event: TestEnvelope): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO events (id, type, source, subject, sequence, occurred_at, traceparent, envelope, stored_at, forwarded_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(
+      event.id,
+      event.type,
+      event.source,
+      event.subject,
+      event.sequence,
+      event.occurredAt,
+      event.traceparent,
+      JSON.stringify(event),
+      0,
+      0,
+    )
+    .run();
+}
+
 export async function deadLettersOf(messageId: string) {
   const { results } = await env.DB.prepare("SELECT * FROM dead_letters WHERE message_id = ?")
     .bind(messageId)

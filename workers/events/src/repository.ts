@@ -65,7 +65,9 @@ export class EventsRepository {
           event.source,
           event.subject,
           event.sequence,
-          event.occurredAt,
+          // One canonical form (UTC, milliseconds), so that times compare as text in the filters,
+          // the ordering, replay ranges and retention: "…:42Z" would sort after "…:42.250Z".
+          new Date(event.occurredAt).toISOString(),
           event.traceparent,
           JSON.stringify(event),
           now,
