@@ -13,6 +13,7 @@ import {
   loggedEvents,
   newOrderId,
   outboxRows,
+  runDevSeed,
   stockOf,
   testOutbox,
   UNKNOWN_PRODUCT_ID,
@@ -291,12 +292,6 @@ describe("the relay", () => {
 });
 
 describe("the dev seed (d1/catalog/seed.sql)", () => {
-  const seed = () =>
-    env.DB.exec(
-      env.TEST_SEED_SQL.replace(/^--.*$/gm, "")
-        .replace(/\s+/g, " ")
-        .trim(),
-    );
   const SEEDED = [
     ["prd_01m6b5cjm0seed000000000001", 50],
     ["prd_01m6b5ed70seed000000000002", 30],
@@ -306,8 +301,8 @@ describe("the dev seed (d1/catalog/seed.sql)", () => {
   ] as const;
 
   it("writes one valid product.created per seeded product, however often it runs", async () => {
-    await seed();
-    await seed();
+    await runDevSeed();
+    await runDevSeed();
 
     const ids = new Set<string>();
     for (const [productId, stock] of SEEDED) {
@@ -337,7 +332,7 @@ describe("the dev seed (d1/catalog/seed.sql)", () => {
   });
 
   it("the relay sends them to the log, and a re-run after the rows are gone writes nothing", async () => {
-    await seed();
+    await runDevSeed();
     await relay().sweep();
     await vi.waitFor(
       async () => {
@@ -348,7 +343,7 @@ describe("the dev seed (d1/catalog/seed.sql)", () => {
     await relay().sweep();
     for (const [productId] of SEEDED) expect(await outboxRows(productId), productId).toEqual([]);
 
-    await seed();
+    await runDevSeed();
 
     for (const [productId] of SEEDED) {
       expect(await outboxRows(productId), productId).toEqual([]);

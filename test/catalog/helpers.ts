@@ -188,3 +188,12 @@ export const { loggedEvents, waitForLogged, outboxRows, lastSequence } = eventLo
   eventsDb: env.EVENTS_DB,
 });
 export type { LoggedEvent } from "../support/event-log";
+
+/** Runs d1/catalog/seed.sql as `npm run dev` does, its comments removed and its lines joined for exec. */
+export function runDevSeed(): Promise<D1ExecResult> {
+  return env.DB.exec(
+    env.TEST_SEED_SQL.replace(/^--.*$/gm, "")
+      .replace(/\s+/g, " ")
+      .trim(),
+  );
+}

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createProduct, expectFailure, type Product, UNKNOWN_PRODUCT_ID } from "./helpers";
+import { call, createProduct, expectFailure, type Product, runDevSeed, UNKNOWN_PRODUCT_ID } from "./helpers";
 
 /** The read side of the RPC surface: health, prices for orders, stock levels. */
 
@@ -73,15 +73,8 @@ describe("stock", () => {
 });
 
 describe("the dev seed (d1/catalog/seed.sql)", () => {
-  const seed = () =>
-    env.DB.exec(
-      env.TEST_SEED_SQL.replace(/^--.*$/gm, "")
-        .replace(/\s+/g, " ")
-        .trim(),
-    );
-
   it("adds five EUR products with valid ids, and running it again changes nothing", async () => {
-    await seed();
+    await runDevSeed();
     const { results: first } = await env.DB.prepare(
       "SELECT * FROM products WHERE id LIKE 'prd\\_%seed%' ESCAPE '\\' ORDER BY id",
     ).all<Record<string, unknown>>();
@@ -89,7 +82,7 @@ describe("the dev seed (d1/catalog/seed.sql)", () => {
       .bind(first[0]?.id)
       .run();
 
-    await seed();
+    await runDevSeed();
 
     const { results: second } = await env.DB.prepare(
       "SELECT * FROM products WHERE id LIKE 'prd\\_%seed%' ESCAPE '\\' ORDER BY id",

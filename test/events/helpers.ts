@@ -4,6 +4,7 @@ import { vi } from "vitest";
 import EventsService from "../../workers/events/src/index";
 import type { Envelope, EventType } from "../../workers/shared/src/contracts/events";
 import { newId } from "../../workers/shared/src/ids";
+import { asMessages, type Delivery } from "../support/queue-batch";
 
 /**
  * Helpers for the shop-events tests: envelopes as producers send them, batches handed to the
@@ -67,15 +68,7 @@ export function orderConfirmed(options: { occurredAt?: string } = {}): TestEnvel
   };
 }
 
-export interface Delivery {
-  /** The message id on the queue (the same on every redelivery of one message). */
-  id: string;
-  body: unknown;
-  attempts?: number;
-}
-
-export const asMessages = (...bodies: unknown[]): Delivery[] =>
-  bodies.map((body) => ({ id: crypto.randomUUID(), body }));
+export { asMessages, type Delivery } from "../support/queue-batch";
 
 /** Hands one batch from `queue` to the Worker's queue handler; returns what it acked and retried. */
 export async function deliver(queue: string, messages: Delivery[]): Promise<QueueResult> {

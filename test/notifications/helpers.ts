@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import NotificationsService from "../../workers/notifications/src/index";
 import type { Envelope, EventData, EventType } from "../../workers/shared/src/contracts/events";
 import { newId } from "../../workers/shared/src/ids";
+import type { Delivery } from "../support/queue-batch";
 
 /**
  * Helpers for the shop-notifications tests. Events are built as shop-events forwards them; the
@@ -68,16 +69,7 @@ export const orderConfirmed = (user: TestUser, orderId: string = newId("ord")) =
     { subject: orderId, sequence: 2 },
   );
 
-export interface Delivery {
-  /** The message id on the queue (the same on every redelivery of one message). */
-  id: string;
-  body: unknown;
-  attempts?: number;
-}
-
-/** A message per body, each with a fresh queue message id. */
-export const asMessages = (...bodies: unknown[]): Delivery[] =>
-  bodies.map((body) => ({ id: crypto.randomUUID(), body }));
+export { asMessages, type Delivery } from "../support/queue-batch";
 
 /**
  * Hands one batch to the Worker's queue handler, as the queue would; returns what it settled.
