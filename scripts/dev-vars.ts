@@ -38,6 +38,7 @@ const faultsOn = { FAULTS_ENABLED: async () => "true" };
 export async function ensureDevVars(): Promise<void> {
   // Fault injection exists only locally: the committed configs all say "false".
   await ensure(".dev.vars", faultsOn);
+  await ensure("workers/orders/.dev.vars", faultsOn);
   await ensure("workers/payments/.dev.vars", faultsOn);
   await ensure("workers/psp-sim/.dev.vars", faultsOn);
   await ensure("workers/users/.dev.vars", {

@@ -1,10 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { BreakerClient, type BreakerNamespace, type BreakerTrace } from "../../workers/shared/src/breaker-client";
 import type { CatalogRpc } from "../../workers/shared/src/contracts/catalog";
+import type { RpcFaults } from "../../workers/shared/src/contracts/faults";
 import type { PaymentsRpc } from "../../workers/shared/src/contracts/payments";
+import { drawRpcFault } from "../../workers/shared/src/faults";
 import { derivedId } from "../../workers/shared/src/ids";
 import { createLogger } from "../../workers/shared/src/log";
-import type { Result } from "../../workers/shared/src/result";
+import { fail, type Result } from "../../workers/shared/src/result";
 import {
   type Canceller,
   type CancelReply,
@@ -12,6 +14,8 @@ import {
   initialSaga,
   type OrderReason,
   type RefundReply,
+  type Reply,
+  type RetryReply,
   type SagaCommand,
   type SagaConfig,
   type SagaEventData,
@@ -24,6 +28,7 @@ import {
   sagaConfig,
   toSagaView,
   transition,
+  upgradeSaga,
 } from "./saga-machine";
 import { STEPS } from "./steps";
 
@@ -49,6 +54,8 @@ export interface SagaStore {
   saveSaga(orderId: string, saga: SagaView, revision: number, now: string): Promise<void>;
   /** Writes the saga's own event to the orders outbox, once by `id`. */
   recordEvent(id: string, type: SagaEventType, data: SagaEventData): Promise<void>;
+  /** Injected faults for the saga's calls to catalog and payments (empty where faults are disabled). */
+  faults(): Promise<RpcFaults>;
 }
 
 export interface OrderSagaEnv extends SagaVars {
@@ -108,7 +115,7 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
       .toArray()[0];
     if (!row) return undefined;
     return {
-      state: JSON.parse(row.state) as SagaState,
+      state: upgradeSaga(JSON.parse(row.state)),
       plan: JSON.parse(row.plan) as SagaPlan,
       revision: row.revision,
     };
@@ -118,7 +125,7 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
    * One event, applied atomically: no await between reading and writing the state. Returns the
    * commands to perform and the reply for cancel/refund.
    */
-  #apply(event: SagaInput, plan?: SagaPlan): { commands: SagaCommand[]; reply: CancelReply | RefundReply | null } {
+  #apply(event: SagaInput, plan?: SagaPlan): { commands: SagaCommand[]; reply: Reply | null } {
     const now = Date.now();
     const stored = this.#load();
     if (!stored && !plan) return { commands: [], reply: null };
@@ -159,33 +166,36 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
   }
 
   /** Applies an event and performs what it asks, feeding answers back, in the background. */
-  #run(event: SagaInput, plan?: SagaPlan): CancelReply | RefundReply | null {
+  #run(event: SagaInput, plan?: SagaPlan): Reply | null {
     const { commands, reply } = this.#apply(event, plan);
     if (commands.length > 0) this.ctx.waitUntil(this.#perform(commands));
     return reply;
   }
 
+  /** Commands run side by side (the compensations are independent), each feeding its answer back. */
   async #perform(commands: SagaCommand[]): Promise<void> {
-    for (const command of commands) {
-      if (command.type === "emit") {
-        // Into the orders outbox, once by an id derived from the saga's; unconfirmed emits are
-        // issued again by the machine, so a failure here only delays the event.
-        try {
-          const traceparent = this.#load()?.plan.traceparent ?? null;
-          await this.store(traceparent).recordEvent(await derivedId("evt", command.id), command.event, command.data);
-        } catch (error) {
-          this.#log.warn("saga event not written; it is issued again", { event: command.event, error: String(error) });
-          continue;
-        }
-        this.#log.info("saga event", { event: command.event, ...command.data });
-        await this.#perform(this.#apply({ type: "emitted", id: command.id }).commands);
-        continue;
+    await Promise.all(commands.map((command) => this.#performOne(command)));
+  }
+
+  async #performOne(command: SagaCommand): Promise<void> {
+    if (command.type === "emit") {
+      // Into the orders outbox, once by an id derived from the saga's; unconfirmed emits are
+      // issued again by the machine, so a failure here only delays the event.
+      try {
+        const traceparent = this.#load()?.plan.traceparent ?? null;
+        await this.store(traceparent).recordEvent(await derivedId("evt", command.id), command.event, command.data);
+      } catch (error) {
+        this.#log.warn("saga event not written; it is issued again", { event: command.event, error: String(error) });
+        return;
       }
-      const { result, breaker } = await this.#call(command);
-      await this.#perform(
-        this.#apply({ type: "step_result", step: command.step, attempt: command.attempt, result, breaker }).commands,
-      );
+      this.#log.info("saga event", { event: command.event, ...command.data });
+      await this.#perform(this.#apply({ type: "emitted", id: command.id }).commands);
+      return;
     }
+    const { result, breaker } = await this.#call(command);
+    await this.#perform(
+      this.#apply({ type: "step_result", step: command.step, attempt: command.attempt, result, breaker }).commands,
+    );
   }
 
   /** Performs one step. Expected failures are values; anything thrown is a transient failure. */
@@ -247,7 +257,19 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
             throw new Error(`no call for step ${command.step}`);
         }
       };
-      const answer = await this.#breakers.call(spec.target, call);
+      const target = spec.target;
+      const faults = await this.store(null).faults();
+      const faulty = async (): Promise<Result<unknown>> => {
+        // Injected faults (development only): the dependency fails, is slow, or acts and loses its answer.
+        const fault = drawRpcFault(faults[target]);
+        if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+        if (fault.outcome === "error") return fail("unavailable", `injected fault: ${target} failed`);
+        const answer = await call();
+        if (fault.outcome === "ambiguous")
+          return fail("unavailable", `injected fault: the answer of ${target} was lost`);
+        return answer;
+      };
+      const answer = await this.#breakers.call(target, faulty);
       return { result: toStep(answer), breaker: answer.trace };
     } catch (error) {
       this.#log.warn("saga step threw", { orderId, step: command.step, error: String(error) });
@@ -284,14 +306,27 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
     return this.view();
   }
 
-  cancel(by: Canceller): CancelReply {
+  /**
+   * Stops the saga and compensates. A saga not started yet (given its plan) is left as a tombstone:
+   * the order is cancelled and a later `start` does nothing.
+   */
+  cancel(by: Canceller, plan?: SagaPlan): CancelReply {
     return (
-      (this.#run({ type: "cancel", by }) as CancelReply | null) ?? {
+      (this.#run({ type: "cancel", by }, plan) as CancelReply | null) ?? {
         accepted: false,
         refused: "cancelled",
         reason: null,
       }
     );
+  }
+
+  /** An operator retries the failed compensations of a `compensation_failed` saga (idempotent). */
+  retry(): { reply: RetryReply; saga: SagaView | null } {
+    const reply = (this.#run({ type: "retry" }) as RetryReply | null) ?? {
+      accepted: false as const,
+      refused: "running" as const,
+    };
+    return { reply, saga: this.view() };
   }
 
   refund(by: Canceller): RefundReply {

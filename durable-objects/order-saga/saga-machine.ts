@@ -23,6 +23,7 @@
 
 import type { BreakerTrace } from "../../workers/shared/src/breaker-client";
 import { integerVar } from "../../workers/shared/src/config";
+import type { SagaView } from "../../workers/shared/src/contracts/orders";
 import { type ErrorCode, isTransient } from "../../workers/shared/src/errors";
 import { type BackoffPolicy, fullJitterDelay } from "../../workers/shared/src/retry";
 import {
@@ -48,8 +49,12 @@ export interface SagaConfig {
   backoff: BackoffPolicy;
   /** Backoff of compensation steps (full jitter, capped). */
   compensationBackoff: BackoffPolicy;
-  /** A compensation that failed this many attempts makes the saga `compensation_failed`. */
-  maxCompensationAttempts: number;
+  /**
+   * How long a compensation keeps failing against a dependency that answers (or loses its answer)
+   * before the saga is `compensation_failed`. Attempts the breaker refused use none of it, so an
+   * outage behind an open breaker is waited out however long it lasts.
+   */
+  compensationBudgetMs: number;
   /** A call (or an emit) with no answer after this long is presumed lost and issued again. */
   callTimeoutMs: number;
   /** Attempts kept in each step's history (the latest ones); `attempts` still counts them all. */
@@ -58,14 +63,15 @@ export interface SagaConfig {
 
 /**
  * Defaults: a 2-minute deadline before the pivot; forward retries 0..min(10 s, 200 ms * 2^n);
- * compensation retries 0..min(30 s, 1 s * 2^n), at most 10 attempts; a call with no answer after
- * 60 s is issued again (longer than any provider latency the simulator injects, 30 s).
+ * compensation retries 0..min(30 s, 1 s * 2^n) on a 24-hour budget (long enough to outlast a real
+ * incident); a call with no answer after 60 s is issued again (longer than any provider latency
+ * the simulator injects, 30 s).
  */
 export const DEFAULT_SAGA_CONFIG: Readonly<SagaConfig> = {
   deadlineMs: 120_000,
   backoff: { baseMs: 200, capMs: 10_000 },
   compensationBackoff: { baseMs: 1_000, capMs: 30_000 },
-  maxCompensationAttempts: 10,
+  compensationBudgetMs: 24 * 60 * 60 * 1000,
   callTimeoutMs: 60_000,
   attemptLogLimit: 20,
 };
@@ -77,7 +83,7 @@ export interface SagaVars {
   SAGA_BACKOFF_CAP_MS?: string;
   SAGA_COMPENSATION_BACKOFF_BASE_MS?: string;
   SAGA_COMPENSATION_BACKOFF_CAP_MS?: string;
-  SAGA_MAX_COMPENSATION_ATTEMPTS?: string;
+  SAGA_COMPENSATION_BUDGET_MS?: string;
   SAGA_CALL_TIMEOUT_MS?: string;
 }
 
@@ -104,11 +110,11 @@ export function sagaConfig(vars: SagaVars): SagaConfig {
         1,
       ),
     },
-    maxCompensationAttempts: integerVar(
-      "SAGA_MAX_COMPENSATION_ATTEMPTS",
-      vars.SAGA_MAX_COMPENSATION_ATTEMPTS,
-      d.maxCompensationAttempts,
-      1,
+    compensationBudgetMs: integerVar(
+      "SAGA_COMPENSATION_BUDGET_MS",
+      vars.SAGA_COMPENSATION_BUDGET_MS,
+      d.compensationBudgetMs,
+      0,
     ),
     callTimeoutMs: integerVar("SAGA_CALL_TIMEOUT_MS", vars.SAGA_CALL_TIMEOUT_MS, d.callTimeoutMs, 1),
     attemptLogLimit: d.attemptLogLimit,
@@ -163,11 +169,20 @@ export interface StepRecord {
    * so an earlier attempt that had taken effect would have been answered with that effect.
    */
   mayHaveEffect: boolean;
+  /**
+   * Compensations only: time spent failing against the dependency (from one attempt's end to the
+   * next failure that reached it), measured against `compensationBudgetMs`. Refused attempts add
+   * nothing.
+   */
+  spentMs: number;
   /** The latest `attemptLogLimit` attempts. */
   history: AttemptRecord[];
 }
 
-/** The one step being worked on: its call is out (`calling`), or it waits for its retry (`waiting`). */
+/**
+ * A step being worked on: its call is out (`calling`), or it waits for its retry (`waiting`).
+ * Forward and refund steps run one at a time; compensations all at once, each on its own timer.
+ */
 export interface ActiveStep {
   step: StepName;
   attempt: number;
@@ -196,7 +211,7 @@ export interface PendingEmit {
 }
 
 export interface SagaState {
-  version: 1;
+  version: 2;
   orderId: string;
   status: SagaStatus;
   /** The sequence being run: forward, then either compensation or (after a refund request) refund. */
@@ -212,9 +227,12 @@ export interface SagaState {
   endedAt: number | null;
   cancel: { by: Canceller; at: number } | null;
   refund: { by: Canceller; at: number } | null;
+  /** How often an operator retried a failed compensation. */
+  retries: number;
   /** Forward steps from the start, then compensation or refund steps as they are planned. */
   steps: StepRecord[];
-  active: ActiveStep | null;
+  /** At most one per step. */
+  active: ActiveStep[];
   /** Events raised and not yet confirmed by the wrapper. */
   outbox: PendingEmit[];
 }
@@ -235,6 +253,8 @@ export type SagaInput =
   | { type: "resume" }
   | { type: "cancel"; by: Canceller }
   | { type: "refund"; by: Canceller }
+  /** An operator retries the failed compensations of a `compensation_failed` saga. */
+  | { type: "retry" }
   /** The wrapper stored the event of an `emit` command. */
   | { type: "emitted"; id: string };
 
@@ -262,13 +282,21 @@ export type RefundReply =
   /** not_confirmed: the pivot was not taken (cancel instead) or the saga compensated. */
   | { accepted: false; refused: "not_confirmed" };
 
+export type RetryReply =
+  /** The failed compensations run again (a repeat while they run, or after they did, says so too). */
+  | { accepted: true }
+  /** Only a saga whose compensation failed can be retried. */
+  | { accepted: false; refused: SagaStatus };
+
+export type Reply = CancelReply | RefundReply | RetryReply;
+
 export interface Transition {
   state: SagaState;
   commands: SagaCommand[];
   /** When the object's single alarm must fire next; null: no alarm. */
   wakeAt: number | null;
-  /** For `cancel` and `refund`, the answer to give the caller; otherwise null. */
-  reply: CancelReply | RefundReply | null;
+  /** For `cancel`, `refund` and `retry`, the answer to give the caller; otherwise null. */
+  reply: Reply | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,6 +311,7 @@ function newStep(name: StepName): StepRecord {
     startedAt: null,
     endedAt: null,
     mayHaveEffect: false,
+    spentMs: 0,
     history: [],
   };
 }
@@ -290,7 +319,7 @@ function newStep(name: StepName): StepRecord {
 /** A saga not started yet: every forward step pending. Feed it `start`. */
 export function initialSaga(orderId: string, now: number): SagaState {
   return {
-    version: 1,
+    version: 2,
     orderId,
     status: "running",
     flow: "forward",
@@ -302,48 +331,39 @@ export function initialSaga(orderId: string, now: number): SagaState {
     endedAt: null,
     cancel: null,
     refund: null,
+    retries: 0,
     steps: FORWARD_STEPS.map(newStep),
-    active: null,
+    active: [],
     outbox: [],
+  };
+}
+
+/** A state stored by an older version of this machine, in today's shape (version 1: one active step). */
+export function upgradeSaga(
+  stored: SagaState | (Omit<SagaState, "version" | "active"> & { version: 1; active: ActiveStep | null }),
+): SagaState {
+  if (stored.version === 2) return stored;
+  return {
+    ...stored,
+    version: 2,
+    retries: 0,
+    active: stored.active ? [stored.active] : [],
+    steps: stored.steps.map((step) => ({ ...step, spentMs: step.spentMs ?? 0 })),
   };
 }
 
 /** The earliest time something is due (a retry, a call watchdog, an unconfirmed emit), or null. */
 export function nextWakeAt(state: SagaState): number | null {
-  const times = state.outbox.map((e) => e.dueAt);
-  if (state.active) times.push(state.active.dueAt);
+  const times = [...state.outbox.map((e) => e.dueAt), ...state.active.map((a) => a.dueAt)];
   return times.length === 0 ? null : Math.min(...times);
 }
 
 /** Whether the saga has come to rest (completed, cancelled or compensation_failed) with nothing out. */
 export function hasEnded(state: SagaState): boolean {
-  return state.endedAt !== null && state.active === null;
+  return state.endedAt !== null && state.active.length === 0;
 }
 
-export interface SagaStepView {
-  name: StepName;
-  status: StepStatus;
-  attempts: number;
-  startedAt: string | null;
-  endedAt: string | null;
-  /** `code: detail` */
-  error?: string;
-  history: {
-    attempt: number;
-    startedAt: string;
-    endedAt: string | null;
-    breaker: BreakerTrace["breaker"] | null;
-    called: boolean | null;
-    outcome: AttemptOutcome;
-    error?: string;
-  }[];
-}
-
-export interface SagaView {
-  state: SagaStatus;
-  reason?: OrderReason;
-  steps: SagaStepView[];
-}
+export type { SagaView };
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const iso0 = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -374,6 +394,22 @@ export function toSagaView(state: SagaState): SagaView {
   };
 }
 
+/**
+ * What a customer sees of a saga: each step's and attempt's error code, never its detail (provider
+ * endpoints, upstream messages and fetch errors stay in the admin view and the logs).
+ */
+export function customerSagaView(view: SagaView): SagaView {
+  const code = (error: string | undefined) => (error === undefined ? {} : { error: error.split(":", 1)[0] as string });
+  return {
+    ...view,
+    steps: view.steps.map(({ error, history, ...step }) => ({
+      ...step,
+      ...code(error),
+      history: history.map(({ error: attemptError, ...attempt }) => ({ ...attempt, ...code(attemptError) })),
+    })),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The transition
 
@@ -383,7 +419,7 @@ interface Ctx {
   config: SagaConfig;
   random: () => number;
   commands: SagaCommand[];
-  reply: CancelReply | RefundReply | null;
+  reply: Reply | null;
 }
 
 export function transition(
@@ -413,6 +449,9 @@ export function transition(
     case "refund":
       onRefund(ctx, event.by);
       break;
+    case "retry":
+      onRetry(ctx);
+      break;
     case "emitted":
       ctx.s.outbox = ctx.s.outbox.filter((e) => e.id !== event.id);
       break;
@@ -427,8 +466,13 @@ function record(s: SagaState, name: StepName): StepRecord {
   return step;
 }
 
+function settle(s: SagaState, active: ActiveStep): void {
+  s.active = s.active.filter((a) => a !== active);
+}
+
 function onStart(ctx: Ctx): void {
   const { s } = ctx;
+  // A started saga, and a cancelled one that never started (its tombstone), ignore it.
   if (s.startedAt !== null || s.status !== "running") return;
   s.startedAt = ctx.now;
   s.deadlineAt = ctx.now + ctx.config.deadlineMs;
@@ -437,16 +481,16 @@ function onStart(ctx: Ctx): void {
 
 function onStepResult(ctx: Ctx, event: Extract<SagaInput, { type: "step_result" }>): void {
   const { s, now } = ctx;
-  const active = s.active;
-  // Only the answer to the call out now counts; anything else is late, duplicated or forged.
-  if (active?.phase !== "calling" || active.step !== event.step || active.attempt !== event.attempt) return;
+  // Only the answer to a call out now counts; anything else is late, duplicated or forged.
+  const active = s.active.find((a) => a.phase === "calling" && a.step === event.step && a.attempt === event.attempt);
+  if (!active) return;
   const step = record(s, active.step);
   const attempt = step.history.find((a) => a.attempt === active.attempt);
   if (attempt) {
     attempt.endedAt = now;
     attempt.breaker = event.breaker;
   }
-  s.active = null;
+  settle(s, active);
   if (event.result.ok) {
     if (attempt) attempt.outcome = "succeeded";
     step.status = "succeeded";
@@ -467,27 +511,37 @@ function onStepResult(ctx: Ctx, event: Extract<SagaInput, { type: "step_result" 
     attempt.error = error;
   }
   const transient = isTransient(event.result.code);
-  if (transient && (event.breaker === null || event.breaker.called)) step.mayHaveEffect = true;
-  onFailure(ctx, step, error, transient, false);
+  const reached = event.breaker === null || event.breaker.called;
+  if (transient && reached) step.mayHaveEffect = true;
+  onFailure(ctx, step, error, { transient, lost: false, reached });
 }
 
 /** The current call of `step` came back with no answer (restart or watchdog). */
-function onLost(ctx: Ctx, step: StepRecord, detail: string): void {
+function onLost(ctx: Ctx, active: ActiveStep, detail: string): void {
   const { s, now } = ctx;
-  const attempt = step.history.find((a) => a.attempt === s.active?.attempt);
+  const step = record(s, active.step);
+  const attempt = step.history.find((a) => a.attempt === active.attempt);
   const error: StepError = { code: "no_result", detail };
   if (attempt) {
     attempt.endedAt = now;
     attempt.outcome = "no_result";
     attempt.error = error;
   }
-  s.active = null;
+  settle(s, active);
   step.mayHaveEffect = true;
-  onFailure(ctx, step, error, true, true);
+  onFailure(ctx, step, error, { transient: true, lost: true, reached: true });
+}
+
+interface Failure {
+  transient: boolean;
+  /** The answer never came: retry at once (the watchdog already waited). */
+  lost: boolean;
+  /** The call reached the dependency (or may have): false only when the breaker refused it. */
+  reached: boolean;
 }
 
 /** The current attempt of `step` failed: retry it, or give up in the way its flow prescribes. */
-function onFailure(ctx: Ctx, step: StepRecord, error: StepError, transient: boolean, lost: boolean): void {
+function onFailure(ctx: Ctx, step: StepRecord, error: StepError, failure: Failure): void {
   const { s, now, config } = ctx;
   step.error = error;
   const spec = specOf(step.name);
@@ -501,11 +555,11 @@ function onFailure(ctx: Ctx, step: StepRecord, error: StepError, transient: bool
       }
       if (!spec.beforePivot) {
         // After the pivot there is no way back: every failure is retried, without a deadline.
-        retry(ctx, step, config.backoff, Number.POSITIVE_INFINITY, lost);
+        retry(ctx, step, config.backoff, Number.POSITIVE_INFINITY, failure.lost);
         return;
       }
       const deadlineAt = s.deadlineAt ?? now;
-      if (!transient) {
+      if (!failure.transient) {
         failStep(step, now);
         beginCompensation(ctx, spec.reasons.business);
         advance(ctx);
@@ -521,24 +575,33 @@ function onFailure(ctx: Ctx, step: StepRecord, error: StepError, transient: bool
         advance(ctx);
         return;
       }
-      retry(ctx, step, config.backoff, deadlineAt, lost);
+      retry(ctx, step, config.backoff, deadlineAt, failure.lost);
       return;
     }
     case "refund":
-      retry(ctx, step, config.backoff, Number.POSITIVE_INFINITY, lost);
+      retry(ctx, step, config.backoff, Number.POSITIVE_INFINITY, failure.lost);
       return;
     case "compensation": {
-      if (step.attempts >= config.maxCompensationAttempts) {
+      if (failure.reached) step.spentMs += now - lastMark(step);
+      if (step.spentMs >= config.compensationBudgetMs) {
+        step.error = {
+          code: error.code,
+          detail: `gave up after ${step.attempts} attempts and ${step.spentMs} ms of failures; last: ${error.detail}`,
+        };
         failStep(step, now);
-        s.status = "compensation_failed";
-        s.endedAt = now;
-        emit(ctx, "order.saga.compensation_failed", step.name);
+        advance(ctx);
         return;
       }
-      retry(ctx, step, config.compensationBackoff, Number.POSITIVE_INFINITY, lost);
+      retry(ctx, step, config.compensationBackoff, Number.POSITIVE_INFINITY, failure.lost);
       return;
     }
   }
+}
+
+/** Where the failure that just ended began to count: the end of the attempt before it, or the step's start. */
+function lastMark(step: StepRecord): number {
+  const ended = step.history.filter((a) => a.endedAt !== null);
+  return ended.at(-2)?.endedAt ?? step.startedAt ?? 0;
 }
 
 /**
@@ -552,7 +615,7 @@ function retry(ctx: Ctx, step: StepRecord, policy: BackoffPolicy, notAfter: numb
     return;
   }
   const dueAt = Math.min(ctx.now + fullJitterDelay(step.attempts, policy, ctx.random), notAfter);
-  ctx.s.active = { step: step.name, attempt: step.attempts, phase: "waiting", dueAt };
+  ctx.s.active.push({ step: step.name, attempt: step.attempts, phase: "waiting", dueAt });
 }
 
 function failStep(step: StepRecord, now: number): void {
@@ -571,7 +634,7 @@ function issue(ctx: Ctx, step: StepRecord): void {
   if (step.history.length > config.attemptLogLimit)
     step.history.splice(0, step.history.length - config.attemptLogLimit);
   if (step.name === PIVOT_STEP && s.pivotAt === null) s.pivotAt = now;
-  s.active = { step: step.name, attempt, phase: "calling", dueAt: now + config.callTimeoutMs };
+  s.active.push({ step: step.name, attempt, phase: "calling", dueAt: now + config.callTimeoutMs });
   ctx.commands.push({
     type: "call",
     step: step.name,
@@ -588,8 +651,10 @@ function beginCompensation(ctx: Ctx, reason: OrderReason): void {
 }
 
 /**
- * Plans the compensation: the forward steps that may have taken effect, in reverse order, then
- * cancel_order. Forward steps never started are skipped.
+ * Plans the compensation: an undo for each forward step that may have taken effect (latest first),
+ * then cancel_order. Forward steps never started are skipped. The compensations are independent of
+ * each other, so they all run at once: a release and the cancellation do not wait for a void whose
+ * provider is down.
  */
 function planCompensation(s: SagaState): void {
   for (const step of s.steps) if (step.flow === "forward" && step.status === "pending") step.status = "skipped";
@@ -603,39 +668,61 @@ function planCompensation(s: SagaState): void {
   s.flow = "compensation";
 }
 
-/** With no call out, moves the saga on: issues the next step, or ends the flow it was in. */
+const isActive = (s: SagaState, name: StepName) => s.active.some((a) => a.step === name);
+
+/** Moves the saga on: issues what may run now, or ends the flow it was in. */
 function advance(ctx: Ctx): void {
   const { s, now } = ctx;
-  while (s.active === null) {
-    if (s.flow === "forward") {
-      if (s.status === "compensating") {
-        planCompensation(s);
-        continue;
-      }
-      if (s.status !== "running" || s.startedAt === null) return;
-    } else if (s.status !== (s.flow === "compensation" ? "compensating" : "running")) {
-      return;
-    }
-    const next = s.steps.find((step) => step.flow === s.flow && step.status === "pending");
-    if (next) {
-      issue(ctx, next);
-      return;
-    }
-    s.endedAt = now;
+  for (;;) {
     switch (s.flow) {
-      case "forward":
+      case "forward": {
+        if (s.active.length > 0) return;
+        if (s.status === "compensating") {
+          planCompensation(s);
+          continue;
+        }
+        if (s.status !== "running" || s.startedAt === null) return;
+        const next = s.steps.find((step) => step.flow === "forward" && step.status === "pending");
+        if (next) {
+          issue(ctx, next);
+          return;
+        }
+        s.endedAt = now;
         s.status = "completed";
         emit(ctx, "order.saga.completed");
-        if (s.refund) startRefund(s);
-        break;
-      case "compensation":
-        s.status = "cancelled";
-        emit(ctx, "order.saga.failed");
-        break;
-      case "refund":
+        if (!s.refund) return;
+        startRefund(s);
+        continue;
+      }
+      case "compensation": {
+        if (s.status !== "compensating") return;
+        for (const step of s.steps) {
+          if (step.flow === "compensation" && step.status === "pending" && !isActive(s, step.name)) issue(ctx, step);
+        }
+        if (s.active.length > 0) return;
+        s.endedAt = now;
+        const failed = s.steps.find((step) => step.flow === "compensation" && step.status === "failed");
+        if (failed) {
+          s.status = "compensation_failed";
+          emit(ctx, "order.saga.compensation_failed", failed.name);
+        } else {
+          s.status = "cancelled";
+          emit(ctx, "order.saga.failed");
+        }
+        return;
+      }
+      case "refund": {
+        if (s.status !== "running" || s.active.length > 0) return;
+        const next = s.steps.find((step) => step.flow === "refund" && step.status === "pending");
+        if (next) {
+          issue(ctx, next);
+          return;
+        }
         // A refunded order is cancelled with net charge zero and its stock back.
+        s.endedAt = now;
         s.status = "cancelled";
-        break;
+        return;
+      }
     }
   }
 }
@@ -647,10 +734,16 @@ function startRefund(s: SagaState): void {
   s.steps.push(...REFUND_STEPS.map(newStep));
 }
 
+/** Each raise of an event has its own id: a compensation that fails again after a retry is raised again. */
+function emitId(s: SagaState, event: SagaEventType): string {
+  const base = `${s.orderId}:${event}`;
+  return event === "order.saga.compensation_failed" && s.retries > 0 ? `${base}:${s.retries}` : base;
+}
+
 function emit(ctx: Ctx, event: SagaEventType, step?: StepName): void {
   const { s } = ctx;
   const pending: PendingEmit = {
-    id: `${s.orderId}:${event}`,
+    id: emitId(s, event),
     event,
     data: {
       orderId: s.orderId,
@@ -664,7 +757,7 @@ function emit(ctx: Ctx, event: SagaEventType, step?: StepName): void {
   ctx.commands.push({ type: "emit", id: pending.id, event, data: pending.data });
 }
 
-/** `alarm`: whatever is due runs. `resume`: the object restarted, so a call out is lost at once. */
+/** `alarm`: whatever is due runs. `resume`: the object restarted, so every call out is lost at once. */
 function onAlarm(ctx: Ctx, restarted: boolean): void {
   const { s, now, config } = ctx;
   for (const pending of s.outbox) {
@@ -673,18 +766,18 @@ function onAlarm(ctx: Ctx, restarted: boolean): void {
       ctx.commands.push({ type: "emit", id: pending.id, event: pending.event, data: pending.data });
     }
   }
-  const active = s.active;
-  if (active === null) {
-    advance(ctx);
-    return;
+  for (const active of [...s.active]) {
+    if (active.phase === "calling" && (restarted || active.dueAt <= now)) {
+      const why = restarted
+        ? "the saga restarted while the call was out"
+        : `no answer within ${config.callTimeoutMs} ms`;
+      onLost(ctx, active, why);
+    } else if (active.phase === "waiting" && active.dueAt <= now && s.active.includes(active)) {
+      settle(s, active);
+      issue(ctx, record(s, active.step));
+    }
   }
-  if (active.phase === "calling" && (restarted || active.dueAt <= now)) {
-    const why = restarted ? "the saga restarted while the call was out" : `no answer within ${config.callTimeoutMs} ms`;
-    onLost(ctx, record(s, active.step), why);
-  } else if (active.phase === "waiting" && active.dueAt <= now) {
-    s.active = null;
-    issue(ctx, record(s, active.step));
-  }
+  advance(ctx);
 }
 
 function onCancel(ctx: Ctx, by: Canceller): void {
@@ -705,14 +798,15 @@ function onCancel(ctx: Ctx, by: Canceller): void {
     ctx.reply = { accepted: false, refused: "past_pivot", reason: s.reason };
     return;
   }
+  // Not started yet: this leaves a tombstone (a later `start` does nothing) and only cancels the order.
   s.cancel = { by, at: now };
   beginCompensation(ctx, reason);
   ctx.reply = { accepted: true, reason };
-  const active = s.active;
-  if (active?.phase === "waiting") {
+  for (const active of [...s.active]) {
+    if (active.phase !== "waiting") continue;
     // Between attempts nothing is out: stop retrying and compensate now.
     const step = record(s, active.step);
-    s.active = null;
+    settle(s, active);
     step.error = { code: "cancelled", detail: `cancelled by the ${by} after ${step.attempts} attempt(s)` };
     failStep(step, now);
   }
@@ -741,4 +835,27 @@ function onRefund(ctx: Ctx, by: Canceller): void {
   } else {
     ctx.reply = { accepted: true, queued: true };
   }
+}
+
+function onRetry(ctx: Ctx): void {
+  const { s } = ctx;
+  if (s.status !== "compensation_failed") {
+    // A repeat of an accepted retry (still running, or done) is accepted again and changes nothing.
+    ctx.reply =
+      s.retries > 0 && (s.status === "compensating" || s.status === "cancelled")
+        ? { accepted: true }
+        : { accepted: false, refused: s.status };
+    return;
+  }
+  s.retries += 1;
+  s.status = "compensating";
+  s.endedAt = null;
+  for (const step of s.steps) {
+    if (step.flow !== "compensation" || step.status !== "failed") continue;
+    step.status = "pending";
+    step.endedAt = null;
+    step.spentMs = 0;
+  }
+  ctx.reply = { accepted: true };
+  advance(ctx);
 }

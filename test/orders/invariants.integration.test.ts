@@ -93,7 +93,8 @@ describe("invariants at rest", () => {
     for (const [i, p] of placed.entries()) {
       // 201 once the saga ended within the wait, else 202 with the order as it stood.
       if (p.status === 201) expect(ENDED_STATUSES).toContain(p.order.status);
-      else expect(p.order.status).toBe("pending");
+      // 202: the saga was still running (the order may already be past its pivot, confirmed).
+      else expect(["pending", "confirmed"]).toContain(p.order.status);
       expect(p.order.id).toBe(orders[i]?.id);
     }
     const confirmed = orders.filter((o) => o.status === "confirmed");

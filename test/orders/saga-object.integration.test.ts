@@ -66,7 +66,8 @@ describe("alarms drive the saga", () => {
       () =>
         runInDurableObject(stub, async (_instance, state) => {
           const saga = readState(state);
-          if (saga?.active?.step !== "authorize_payment" || saga.active.phase !== "waiting") return undefined;
+          const active = saga?.active[0];
+          if (active?.step !== "authorize_payment" || active.phase !== "waiting") return undefined;
           await state.storage.setAlarm(Date.now() + 600_000);
           return saga;
         }),
@@ -91,7 +92,7 @@ describe("alarms drive the saga", () => {
       await instance.alarm();
       return [first, readState(state)];
     });
-    expect(before?.active).toMatchObject({ phase: "calling" });
+    expect(before?.active[0]).toMatchObject({ phase: "calling" });
     expect(after).toEqual(before);
 
     const done = await orderAtRest(orderId);

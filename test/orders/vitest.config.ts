@@ -39,6 +39,7 @@ export default defineProject(async () => ({
           TEST_PAYMENTS_MIGRATIONS: await paymentsMigrations(),
           TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
           ORDER_WAIT_MS: "3000",
+          FAULTS_ENABLED: "true",
           // Longer than ORDER_WAIT_MS plus a breaker cycle: an order can answer 202 during an
           // outage and still complete once the provider is back.
           SAGA_DEADLINE_MS: "6000",

@@ -112,9 +112,9 @@ export function paymentsAuxWorker(bindings: Record<string, string> = {}) {
   });
 }
 
-/** shop-orders with its saga objects. */
+/** shop-orders with its saga objects, and fault injection of the saga's calls on (as in local dev). */
 export function ordersAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-orders", "orders", { bindings });
+  return auxWorker("shop-orders", "orders", { bindings: { FAULTS_ENABLED: "true", ...bindings } });
 }
 
 export function paymentsMigrations() {

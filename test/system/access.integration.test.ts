@@ -211,6 +211,7 @@ describe("platform endpoints", () => {
         "/api/admin/events/replay",
         "/api/admin/faults",
         "/api/admin/sagas",
+        "/api/admin/sagas/{id}/retry",
         "/api/notifications",
         "/api/orders",
         "/api/orders/{id}",

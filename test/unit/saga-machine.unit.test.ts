@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
-  type CancelReply,
   DEFAULT_SAGA_CONFIG,
   hasEnded,
   initialSaga,
   nextWakeAt,
-  type RefundReply,
+  type Reply,
   type SagaCommand,
   type SagaConfig,
   type SagaInput,
@@ -131,7 +130,7 @@ interface Run {
   state: SagaState;
   calls: { step: StepName; attempt: number; at: number; reason?: OrderReason }[];
   emits: Extract<SagaCommand, { type: "emit" }>[];
-  replies: (CancelReply | RefundReply)[];
+  replies: Reply[];
   maxInFlight: number;
 }
 
@@ -158,7 +157,8 @@ function simulate(script: Script, options: SimOptions = {}, start: SagaInput[] =
     expect(t.wakeAt).toBe(nextWakeAt(t.state));
     if (t.reply) run.replies.push(t.reply);
     queue.push(...t.commands);
-    const inFlight = t.commands.filter((c) => c.type === "call").length;
+    // Forward and refund steps run one at a time (compensations run side by side).
+    const inFlight = t.commands.filter((c) => c.type === "call" && STEPS[c.step].flow !== "compensation").length;
     run.maxInFlight = Math.max(run.maxInFlight, inFlight);
   };
   for (const event of start) feed(event);
@@ -246,7 +246,7 @@ describe("the success path", () => {
       startedAt: T0,
       deadlineAt: T0 + 120_000,
       pivotAt: null,
-      active: { step: "reserve_stock", attempt: 1, phase: "calling", dueAt: T0 + 60_000 },
+      active: [{ step: "reserve_stock", attempt: 1, phase: "calling", dueAt: T0 + 60_000 }],
     });
     expect(statuses(t.state)).toEqual({
       reserve_stock: "running",
@@ -287,7 +287,7 @@ describe("the success path", () => {
       reason: null,
       endedAt: T0 + 50,
       pivotAt: T0 + 20,
-      active: null,
+      active: [],
     });
     expect(t.wakeAt).toBe(T0 + 50 + 60_000); // the unconfirmed emit
     t = apply(t.state, { type: "emitted", id: `${ORDER}:order.saga.completed` }, T0 + 51);
@@ -410,7 +410,7 @@ describe("a business failure before the pivot compensates at once, in reverse", 
     const run = simulate(script);
     expect(trace(run)).toEqual(calls);
     expect(run.calls.at(-1)).toMatchObject({ step: "cancel_order", reason });
-    expect(run.state).toMatchObject({ status: "cancelled", reason, pivotAt: null, active: null });
+    expect(run.state).toMatchObject({ status: "cancelled", reason, pivotAt: null, active: [] });
     expect(statuses(run.state)).toEqual(steps);
     expect(run.emits).toEqual([
       {
@@ -422,13 +422,13 @@ describe("a business failure before the pivot compensates at once, in reverse", 
     ]);
   });
 
-  it("the failing answer itself issues the first compensation in the same transition", () => {
+  it("the failing answer itself issues every compensation in the same transition", () => {
     const t = drive([
       [{ type: "start" }, T0],
       [ok("reserve_stock", 1), T0 + 1],
       [failed("authorize_payment", 1, "payment_declined"), T0 + 2],
     ]);
-    expect(t.commands).toEqual([call("release_stock", 1)]);
+    expect(t.commands).toEqual([call("release_stock", 1), call("cancel_order", 1, "payment_declined")]);
     expect(t.state).toMatchObject({ status: "compensating", flow: "compensation", reason: "payment_declined" });
     expect(stepOf(t.state, "authorize_payment")).toMatchObject({
       status: "failed",
@@ -436,7 +436,10 @@ describe("a business failure before the pivot compensates at once, in reverse", 
       error: { code: "payment_declined", detail: "payment_declined detail" },
     });
     const next = apply(t.state, ok("release_stock", 1), T0 + 3);
-    expect(next.commands).toEqual([call("cancel_order", 1, "payment_declined")]);
+    expect(next.commands).toEqual([]);
+    expect(next.state.status).toBe("compensating");
+    const done = apply(next.state, okLocal("cancel_order", 1), T0 + 4);
+    expect(done.state.status).toBe("cancelled");
   });
 });
 
@@ -470,7 +473,7 @@ describe("transient failures are retried with full-jitter backoff", () => {
     ]);
     expect(t.commands).toEqual([]);
     expect(t.wakeAt).toBe(T0 + 30 + 100);
-    expect(t.state.active).toEqual({ step: "reserve_stock", attempt: 1, phase: "waiting", dueAt: T0 + 130 });
+    expect(t.state.active).toEqual([{ step: "reserve_stock", attempt: 1, phase: "waiting", dueAt: T0 + 130 }]);
     expect(stepOf(t.state, "reserve_stock")).toMatchObject({
       status: "running",
       attempts: 1,
@@ -602,11 +605,15 @@ describe("transient failures before the pivot end at the deadline with a compens
       half,
       config,
     );
-    expect(t.state.active).toEqual({ step: "authorize_payment", attempt: 1, phase: "waiting", dueAt: DEADLINE });
+    expect(t.state.active).toEqual([{ step: "authorize_payment", attempt: 1, phase: "waiting", dueAt: DEADLINE }]);
     const last = apply(t.state, { type: "alarm" }, DEADLINE, half, config);
     expect(last.commands).toEqual([call("authorize_payment", 2)]);
     const end = apply(last.state, failed("authorize_payment", 2, "unavailable"), DEADLINE + 5, half, config);
-    expect(end.commands).toEqual([call("void_payment", 1)]);
+    expect(end.commands).toEqual([
+      call("void_payment", 1),
+      call("release_stock", 1),
+      call("cancel_order", 1, "payment_unavailable"),
+    ]);
     expect(end.state.reason).toBe("payment_unavailable");
   });
 
@@ -619,7 +626,7 @@ describe("transient failures before the pivot end at the deadline with a compens
     const late = apply(t.state, { type: "alarm" }, DEADLINE + 5_000);
     expect(late.commands).toEqual([call("reserve_stock", 2)]);
     const end = apply(late.state, failed("reserve_stock", 2, "unavailable"), DEADLINE + 5_001);
-    expect(end.commands).toEqual([call("release_stock", 1)]);
+    expect(end.commands).toEqual([call("release_stock", 1), call("cancel_order", 1, "out_of_stock")]);
   });
 });
 
@@ -653,72 +660,196 @@ describe("after the pivot the saga only goes forward", () => {
       [ok("confirm_order", 1, null), T0],
       [failed("commit_stock", 1, "unavailable"), DEADLINE + 1],
     ]);
-    expect(t.state.active).toEqual({ step: "commit_stock", attempt: 1, phase: "waiting", dueAt: DEADLINE + 101 });
+    expect(t.state.active).toEqual([{ step: "commit_stock", attempt: 1, phase: "waiting", dueAt: DEADLINE + 101 }]);
     expect(t.state.status).toBe("running");
   });
 });
 
-describe("a compensation that keeps failing", () => {
-  it.each([
-    {
-      comp: "void_payment" as const,
-      script: { authorize_payment: always("timeout"), void_payment: always("unavailable") } as Script,
-      reason: "payment_unavailable",
-      left: ["release_stock", "cancel_order"] as StepName[],
-    },
-    {
-      comp: "release_stock" as const,
-      script: { authorize_payment: ["payment_declined"], release_stock: always("not_found") } as Script,
-      reason: "payment_declined",
-      left: ["cancel_order"] as StepName[],
-    },
-    {
-      comp: "cancel_order" as const,
-      script: { reserve_stock: ["out_of_stock"], cancel_order: always("internal") } as Script,
-      reason: "out_of_stock",
-      left: [] as StepName[],
-    },
-  ])("$comp failing 10 times -> compensation_failed, raised for an operator", ({ comp, script, reason, left }) => {
-    const run = simulate(script);
-    const attempts = run.calls.filter((c) => c.step === comp);
-    expect(attempts.map((c) => c.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    // random 0.5 of min(30 s, 1 s * 2^(n-1))
-    expect(gaps(run, comp)).toEqual([500, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000, 15_000]);
-    expect(run.state).toMatchObject({ status: "compensation_failed", reason, active: null });
-    expect(stepOf(run.state, comp)).toMatchObject({ status: "failed", attempts: 10 });
-    for (const name of left) expect(stepOf(run.state, name).status).toBe("pending");
-    expect(run.calls.some((c) => left.includes(c.step))).toBe(false);
-    expect(run.emits).toEqual([
-      {
-        type: "emit",
-        id: `${ORDER}:order.saga.compensation_failed`,
-        event: "order.saga.compensation_failed",
-        data: { orderId: ORDER, state: "compensation_failed", reason, step: comp },
-      },
-    ]);
-    expect(hasEnded(run.state)).toBe(true);
-  });
+describe("compensations are independent and outlast an incident", () => {
+  const OUTAGE = { authorize_payment: always("timeout", 40), void_payment: always("unavailable", 150) } as Script;
 
-  it("succeeds on its last allowed attempt and the saga ends cancelled", () => {
-    const run = simulate({ reserve_stock: ["out_of_stock"], cancel_order: times("unavailable", 9) });
-    expect(run.calls.filter((c) => c.step === "cancel_order")).toHaveLength(10);
-    expect(run.state.status).toBe("cancelled");
+  it("a long provider outage: the stock is released and the order cancelled at once while the void keeps trying", () => {
+    const run = simulate(OUTAGE);
+    const voids = run.calls.filter((c) => c.step === "void_payment");
+    const release = run.calls.find((c) => c.step === "release_stock");
+    const cancel = run.calls.find((c) => c.step === "cancel_order");
+    // All three compensations are issued together, at the deadline.
+    expect(release?.at).toBe(voids[0]?.at);
+    expect(cancel?.at).toBe(voids[0]?.at);
+    expect(cancel?.reason).toBe("payment_unavailable");
+    // 150 failed voids (far past the old limit of 10), then the provider is back.
+    expect(voids).toHaveLength(151);
+    expect(run.state).toMatchObject({ status: "cancelled", reason: "payment_unavailable", active: [] });
+    expect(statuses(run.state)).toMatchObject({
+      authorize_payment: "failed",
+      reserve_stock: "compensated",
+      void_payment: "succeeded",
+      release_stock: "succeeded",
+      cancel_order: "succeeded",
+    });
     expect(run.emits.map((e) => e.event)).toEqual(["order.saga.failed"]);
   });
 
-  it("honours a configured limit and backoff", () => {
-    const config = { ...CONFIG, maxCompensationAttempts: 3, compensationBackoff: { baseMs: 10, capMs: 15 } };
-    const run = simulate({ reserve_stock: ["out_of_stock"], cancel_order: always("unavailable") }, { config });
-    expect(gaps(run, "cancel_order")).toEqual([5, 7]);
-    expect(run.state.status).toBe("compensation_failed");
+  it("while the void waits, the saga stays compensating with the order already cancelled", () => {
+    const t = drive([
+      [{ type: "start" }, T0],
+      [ok("reserve_stock", 1), T0 + 1],
+      [failed("authorize_payment", 1, "timeout"), DEADLINE],
+      [failed("void_payment", 1, "unavailable"), DEADLINE + 1],
+      [ok("release_stock", 1), DEADLINE + 2],
+      [okLocal("cancel_order", 1), DEADLINE + 3],
+    ]);
+    expect(statuses(t.state)).toMatchObject({
+      void_payment: "running",
+      release_stock: "succeeded",
+      cancel_order: "succeeded",
+    });
+    expect(t.state.status).toBe("compensating");
+    expect(t.state.active).toEqual([{ step: "void_payment", attempt: 1, phase: "waiting", dueAt: DEADLINE + 501 }]);
+    expect(hasEnded(t.state)).toBe(false);
   });
 
-  it("lost compensation calls count towards the limit", () => {
-    const config = { ...CONFIG, maxCompensationAttempts: 2 };
+  it("backs off with full jitter, capped", () => {
+    const run = simulate(OUTAGE);
+    // random 0.5 of min(30 s, 1 s * 2^(n-1))
+    expect(gaps(run, "void_payment").slice(0, 8)).toEqual([500, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000]);
+  });
+
+  it.each([
+    {
+      comp: "void_payment" as const,
+      script: { authorize_payment: always("timeout", 40), void_payment: always("unavailable", 1_000) } as Script,
+      reason: "payment_unavailable",
+      done: ["release_stock", "cancel_order"] as StepName[],
+    },
+    {
+      comp: "release_stock" as const,
+      script: { authorize_payment: ["payment_declined"], release_stock: always("not_found", 1_000) } as Script,
+      reason: "payment_declined",
+      done: ["cancel_order"] as StepName[],
+    },
+    {
+      comp: "cancel_order" as const,
+      script: { reserve_stock: ["out_of_stock"], cancel_order: always("internal", 1_000) } as Script,
+      reason: "out_of_stock",
+      done: [] as StepName[],
+    },
+  ])(
+    "$comp failing past its budget -> compensation_failed, raised for an operator",
+    ({ comp, script, reason, done }) => {
+      const config = { ...CONFIG, compensationBudgetMs: 60_000 };
+      const run = simulate(script, { config });
+      const attempts = run.calls.filter((c) => c.step === comp);
+      // 0.5 + 1 + 2 + 4 + 8 + 15 + 15 + 15 = 60.5 s of failures: the 9th failure spends the budget.
+      expect(attempts).toHaveLength(9);
+      expect(run.state).toMatchObject({ status: "compensation_failed", reason, active: [] });
+      expect(stepOf(run.state, comp)).toMatchObject({ status: "failed", attempts: 9 });
+      expect(stepOf(run.state, comp).spentMs).toBeGreaterThanOrEqual(60_000);
+      expect(stepOf(run.state, comp).error?.detail).toMatch(/^gave up after 9 attempts/);
+      for (const name of done) expect(stepOf(run.state, name).status).toBe("succeeded");
+      expect(run.emits).toEqual([
+        {
+          type: "emit",
+          id: `${ORDER}:order.saga.compensation_failed`,
+          event: "order.saga.compensation_failed",
+          data: { orderId: ORDER, state: "compensation_failed", reason, step: comp },
+        },
+      ]);
+      expect(hasEnded(run.state)).toBe(true);
+    },
+  );
+
+  it("the default budget is 24 hours", () => {
+    expect(DEFAULT_SAGA_CONFIG.compensationBudgetMs).toBe(24 * 60 * 60 * 1000);
+  });
+
+  it("refusals by an open breaker use none of the budget", () => {
+    const config = { ...CONFIG, compensationBudgetMs: 60_000 };
+    const refused = { code: "unavailable", open: true } as const;
+    const run = simulate(
+      {
+        authorize_payment: ["payment_declined"],
+        release_stock: [...times(refused, 300), "unavailable", "unavailable"],
+      },
+      { config },
+    );
+    // 300 refusals over more than an hour, then two real failures, then success.
+    const cancels = run.calls.filter((c) => c.step === "release_stock");
+    expect(cancels).toHaveLength(303);
+    expect((cancels.at(-1)?.at ?? 0) - T0).toBeGreaterThan(60 * 60_000);
+    expect(run.state.status).toBe("cancelled");
+  });
+
+  it("lost compensation calls use the budget", () => {
+    const config = { ...CONFIG, compensationBudgetMs: 100_000 };
     const run = simulate({ reserve_stock: ["out_of_stock"], cancel_order: always("lost") }, { config });
     expect(run.calls.filter((c) => c.step === "cancel_order").map((c) => c.at - T0)).toEqual([0, 60_000]);
     expect(run.state.status).toBe("compensation_failed");
     expect(stepOf(run.state, "cancel_order").history.map((a) => a.outcome)).toEqual(["no_result", "no_result"]);
+  });
+});
+
+describe("an operator retries a failed compensation", () => {
+  const config = { ...CONFIG, compensationBudgetMs: 60_000 };
+  const failedRun = () =>
+    simulate({ authorize_payment: always("timeout", 40), void_payment: always("unavailable", 9) }, { config });
+
+  it("runs only the failed compensations again, and the saga ends cancelled", () => {
+    const before = failedRun();
+    expect(before.state.status).toBe("compensation_failed");
+    const t = apply(before.state, { type: "retry" }, T0 + 3_600_000, half, config);
+    expect(t.reply).toEqual({ accepted: true });
+    expect(t.commands).toEqual([call("void_payment", 10)]);
+    expect(t.state).toMatchObject({ status: "compensating", retries: 1, endedAt: null });
+    const done = apply(t.state, ok("void_payment", 10), T0 + 3_600_001, half, config);
+    expect(done.state.status).toBe("cancelled");
+    expect(done.commands).toEqual([
+      {
+        type: "emit",
+        id: `${ORDER}:order.saga.failed`,
+        event: "order.saga.failed",
+        data: { orderId: ORDER, state: "cancelled", reason: "payment_unavailable" },
+      },
+    ]);
+  });
+
+  it("is idempotent: a repeat while it runs, or after it ended, is accepted and changes nothing", () => {
+    const t = apply(failedRun().state, { type: "retry" }, T0 + 3_600_000, half, config);
+    const again = apply(t.state, { type: "retry" }, T0 + 3_600_001, half, config);
+    expect(again.reply).toEqual({ accepted: true });
+    expect(again.commands).toEqual([]);
+    expect(again.state).toBe(t.state);
+    const done = apply(t.state, ok("void_payment", 10), T0 + 3_600_002, half, config);
+    expect(apply(done.state, { type: "retry" }, T0 + 3_600_003, half, config).reply).toEqual({ accepted: true });
+  });
+
+  it("a retry that fails again raises compensation_failed again, under a new id", () => {
+    const t = apply(failedRun().state, { type: "retry" }, T0 + 3_600_000, half, config);
+    let state = t.state;
+    let at = T0 + 3_600_000;
+    const emits: string[] = [];
+    for (let attempt = 10; state.status === "compensating"; attempt += 1) {
+      at += 1;
+      const failure = apply(state, failed("void_payment", attempt, "unavailable"), at, half, config);
+      for (const command of failure.commands) if (command.type === "emit") emits.push(command.id);
+      state = failure.state;
+      if (state.status !== "compensating") break;
+      at = nextWakeAt(state) ?? at;
+      state = apply(state, { type: "alarm" }, at, half, config).state;
+    }
+    expect(state.status).toBe("compensation_failed");
+    expect(emits).toEqual([`${ORDER}:order.saga.compensation_failed:1`]);
+  });
+
+  it.each([
+    ["running", [{ type: "start" }] as SagaInput[]],
+    ["completed", null],
+  ])("is refused by a saga that is %s", (status, events) => {
+    const state =
+      events === null ? simulate({}).state : events.reduce((t, e) => apply(t.state, e, T0), drive([])).state;
+    const t = apply(state, { type: "retry" }, T0 + 1);
+    expect(t.reply).toEqual({ accepted: false, refused: status });
+    expect(t.commands).toEqual([]);
   });
 });
 
@@ -745,7 +876,7 @@ describe("cancellation before the pivot", () => {
         [{ type: "start" }, T0],
         [failed("reserve_stock", 1, "timeout"), T0 + 1],
       ] as [SagaInput, number][],
-      commands: [call("release_stock", 1)],
+      commands: [call("release_stock", 1), call("cancel_order", 1, "cancelled_by_customer")],
     },
     {
       label: "after reserve_stock, while authorize_payment is waiting to retry",
@@ -754,7 +885,7 @@ describe("cancellation before the pivot", () => {
         [ok("reserve_stock", 1), T0],
         [failed("authorize_payment", 1, "unavailable"), T0 + 1],
       ] as [SagaInput, number][],
-      commands: [call("void_payment", 1)],
+      commands: [call("void_payment", 1), call("release_stock", 1), call("cancel_order", 1, "cancelled_by_customer")],
     },
   ])("$label: compensates at once", ({ events, commands }) => {
     const before = drive(events);
@@ -850,10 +981,16 @@ describe("cancellation before the pivot", () => {
     expect(t.commands).toEqual([]);
     expect(t.state.status).toBe("compensating");
     expect(t.state.flow).toBe("forward");
-    expect(t.state.active).toEqual({ step: "authorize_payment", attempt: 1, phase: "calling", dueAt: T0 + 1 + 60_000 });
+    expect(t.state.active).toEqual([
+      { step: "authorize_payment", attempt: 1, phase: "calling", dueAt: T0 + 1 + 60_000 },
+    ]);
     expect(t.wakeAt).toBe(T0 + 1 + 60_000);
     const late = apply(t.state, ok("authorize_payment", 1), T0 + 3);
-    expect(late.commands).toEqual([call("void_payment", 1)]);
+    expect(late.commands).toEqual([
+      call("void_payment", 1),
+      call("release_stock", 1),
+      call("cancel_order", 1, "cancelled_by_customer"),
+    ]);
     expect(late.state.pivotAt).toBeNull();
   });
 
@@ -897,7 +1034,7 @@ describe("cancellation before the pivot", () => {
     },
   ])("is refused by $label", ({ script, at, reply }) => {
     const interrupts = at ? [{ step: at, attempt: 1, event: cancelBy("customer") }] : [];
-    const run = simulate(script, { interrupts });
+    const run = simulate(script, { interrupts, config: { ...CONFIG, compensationBudgetMs: 60_000 } });
     const final = at ? run.replies[0] : apply(run.state, cancelBy("customer"), T0 + 10_000_000).reply;
     expect(final).toEqual(reply);
   });
@@ -935,7 +1072,7 @@ describe("cancellation after the pivot is refused", () => {
       [ok("authorize_payment", 1), T0],
       [failed("confirm_order", 1, "internal"), T0],
     ]);
-    expect(before.state.active?.phase).toBe("waiting");
+    expect(before.state.active[0]?.phase).toBe("waiting");
     const t = apply(before.state, cancelBy("admin"), T0 + 1);
     expect(t.reply).toMatchObject({ accepted: false, refused: "past_pivot" });
     expect(t.state).toBe(before.state);
@@ -958,7 +1095,7 @@ describe("the refund of a confirmed order", () => {
     });
 
     let s = apply(t.state, failed("refund_payment", 1, "unavailable"), T0 + 1_001).state;
-    expect(s.active).toEqual({ step: "refund_payment", attempt: 1, phase: "waiting", dueAt: T0 + 1_101 });
+    expect(s.active).toEqual([{ step: "refund_payment", attempt: 1, phase: "waiting", dueAt: T0 + 1_101 }]);
     const retried = apply(s, { type: "alarm" }, T0 + 1_101);
     expect(retried.commands).toEqual([call("refund_payment", 2)]);
     const refunded = apply(retried.state, ok("refund_payment", 2), T0 + 1_102);
@@ -970,7 +1107,7 @@ describe("the refund of a confirmed order", () => {
       status: "cancelled",
       reason: "cancelled_by_customer",
       endedAt: T0 + 1_103,
-      active: null,
+      active: [],
     });
     expect(statuses(s)).toEqual({
       reserve_stock: "succeeded",
@@ -1044,12 +1181,14 @@ describe("stale and duplicate events change nothing", () => {
   ]);
 
   it("the fixture has attempt 2 of reserve_stock out", () => {
-    expect(base.state.active).toEqual({
-      step: "reserve_stock",
-      attempt: 2,
-      phase: "calling",
-      dueAt: T0 + 101 + 60_000,
-    });
+    expect(base.state.active).toEqual([
+      {
+        step: "reserve_stock",
+        attempt: 2,
+        phase: "calling",
+        dueAt: T0 + 101 + 60_000,
+      },
+    ]);
   });
 
   it.each([
@@ -1078,7 +1217,7 @@ describe("stale and duplicate events change nothing", () => {
 
   it("a duplicated failure schedules one retry", () => {
     const first = apply(base.state, failed("reserve_stock", 2, "timeout"), T0 + 200);
-    expect(first.state.active).toEqual({ step: "reserve_stock", attempt: 2, phase: "waiting", dueAt: T0 + 400 });
+    expect(first.state.active).toEqual([{ step: "reserve_stock", attempt: 2, phase: "waiting", dueAt: T0 + 400 }]);
     const dup = apply(first.state, failed("reserve_stock", 2, "timeout"), T0 + 201);
     expect(dup.state).toBe(first.state);
   });
@@ -1119,7 +1258,7 @@ describe("alarms and restarts", () => {
       [{ type: "start" }, T0],
       [ok("reserve_stock", 1), T0],
     ]);
-    expect(out.state.active).toMatchObject({ step: "authorize_payment", attempt: 1, phase: "calling" });
+    expect(out.state.active[0]).toMatchObject({ step: "authorize_payment", attempt: 1, phase: "calling" });
     const t = apply(out.state, event, at);
     expect(t.commands).toEqual([call("authorize_payment", 2)]);
     expect(t.wakeAt).toBe(at + 60_000);
@@ -1153,7 +1292,7 @@ describe("alarms and restarts", () => {
   it("a restart past the deadline before the pivot compensates instead of retrying", () => {
     const out = drive([[{ type: "start" }, T0]]);
     const t = apply(out.state, { type: "resume" }, DEADLINE + 1);
-    expect(t.commands).toEqual([call("release_stock", 1)]);
+    expect(t.commands).toEqual([call("release_stock", 1), call("cancel_order", 1, "out_of_stock")]);
     expect(t.state.reason).toBe("out_of_stock");
   });
 
@@ -1214,6 +1353,7 @@ describe("the step history", () => {
       startedAt: T0,
       endedAt: T0 + 150,
       mayHaveEffect: true,
+      spentMs: 0,
       history: [
         {
           attempt: 1,
@@ -1321,7 +1461,7 @@ describe("sagaConfig", () => {
       deadlineMs: 120_000,
       backoff: { baseMs: 200, capMs: 10_000 },
       compensationBackoff: { baseMs: 1_000, capMs: 30_000 },
-      maxCompensationAttempts: 10,
+      compensationBudgetMs: 86_400_000,
       callTimeoutMs: 60_000,
       attemptLogLimit: 20,
     });
@@ -1336,14 +1476,14 @@ describe("sagaConfig", () => {
         SAGA_BACKOFF_CAP_MS: "500",
         SAGA_COMPENSATION_BACKOFF_BASE_MS: "70",
         SAGA_COMPENSATION_BACKOFF_CAP_MS: "700",
-        SAGA_MAX_COMPENSATION_ATTEMPTS: "3",
+        SAGA_COMPENSATION_BUDGET_MS: "3000",
         SAGA_CALL_TIMEOUT_MS: "9000",
       }),
     ).toEqual({
       deadlineMs: 5_000,
       backoff: { baseMs: 50, capMs: 500 },
       compensationBackoff: { baseMs: 70, capMs: 700 },
-      maxCompensationAttempts: 3,
+      compensationBudgetMs: 3_000,
       callTimeoutMs: 9_000,
       attemptLogLimit: 20,
     });
@@ -1352,7 +1492,7 @@ describe("sagaConfig", () => {
   it.each([
     ["SAGA_DEADLINE_MS", "-1"],
     ["SAGA_BACKOFF_BASE_MS", "0"],
-    ["SAGA_MAX_COMPENSATION_ATTEMPTS", "0"],
+    ["SAGA_COMPENSATION_BUDGET_MS", "-1"],
     ["SAGA_CALL_TIMEOUT_MS", "1.5"],
     ["SAGA_BACKOFF_CAP_MS", "ten"],
   ])("refuses %s = %s", (name, value) => {
@@ -1394,7 +1534,8 @@ describe("invariants over random runs (SPEC.md section 6.2)", () => {
     if (rnd() < 0.4)
       interrupts.push({ step: pick(allSteps), attempt: 1, event: cancelBy(pick(["customer", "admin"])) });
     if (rnd() < 0.3) interrupts.push({ step: pick(allSteps), attempt: 1, event: refundBy("customer") });
-    const run = simulate(script, { random: rnd, interrupts });
+    const config = { ...CONFIG, compensationBudgetMs: 120_000 };
+    const run = simulate(script, { random: rnd, interrupts, config });
     const s = run.state;
 
     expect(run.maxInFlight).toBeLessThanOrEqual(1);
@@ -1432,10 +1573,9 @@ describe("invariants over random runs (SPEC.md section 6.2)", () => {
       } else {
         expect(run.emits.map((e) => e.event)).toEqual(["order.saga.compensation_failed"]);
       }
-      // Compensations run in reverse order of the forward steps, cancel_order last.
-      const comps = called.filter((n) => STEPS[n].flow === "compensation");
-      const order = ["void_payment", "release_stock", "cancel_order"];
-      expect([...comps].sort((a, b) => order.indexOf(a) - order.indexOf(b))).toEqual(comps);
+      // The compensations are independent: all of them start together, none waits for another.
+      const firsts = run.calls.filter((c) => STEPS[c.step].flow === "compensation" && c.attempt === 1);
+      expect(new Set(firsts.map((c) => c.at)).size).toBe(1);
       // No forward call after compensation began.
       const firstComp = called.findIndex((n) => STEPS[n].flow === "compensation");
       expect(called.slice(firstComp).every((n) => STEPS[n].flow === "compensation")).toBe(true);

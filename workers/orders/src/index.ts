@@ -1,6 +1,17 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { z } from "zod";
+import { Outbox } from "../../../queues/outbox";
+import { RpcFaultSpecSchema, type RpcFaults } from "../../shared/src/contracts/faults";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
+import { fail, type Result } from "../../shared/src/result";
+import { parseResult } from "../../shared/src/validation";
+import { OrdersRepository } from "./repository";
 import { app } from "./routes";
+
+const RpcFaultsSchema = z.strictObject({
+  catalog: RpcFaultSpecSchema.optional(),
+  payments: RpcFaultSpecSchema.optional(),
+});
 
 export { OrderSaga } from "./order-saga";
 export { OutboxRelay } from "./outbox-relay";
@@ -17,5 +28,15 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
     // The sweep's alarm keeps itself going; make sure it was ever started.
     await this.env.SWEEPER.getByName("sweeper").ensureScheduled();
     return { status: "ok", service: "shop-orders" };
+  }
+
+  /** Faults for the saga's calls to catalog and payments (only where FAULTS_ENABLED = "true"). */
+  async setFaults(faults: RpcFaults): Promise<Result<RpcFaults>> {
+    // Where faults are disabled the feature does not exist, whatever the input.
+    if (this.env.FAULTS_ENABLED !== "true") return fail("not_found", "Faults cannot be set here.");
+    const checked = parseResult(RpcFaultsSchema, faults);
+    if (!checked.ok) return checked;
+    const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));
+    return { ok: true, value: await repo.updateRpcFaults(checked.value, new Date().toISOString()) };
   }
 }

@@ -23,6 +23,10 @@ export class OrderSaga extends OrderSagaObject<Env> {
       orderStatus: write((repo, orderId: string) => repo.orderStatus(orderId)),
       saveSaga: write((repo, orderId, saga, revision, now) => repo.saveSaga(orderId, saga, revision, now)),
       recordEvent: write((repo, id, type, data) => repo.recordSagaEvent(id, type, data)),
+      faults: async () =>
+        this.env.FAULTS_ENABLED === "true"
+          ? new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null)).rpcFaults()
+          : {},
     };
   }
 }

@@ -1,10 +1,15 @@
-import type { Canceller } from "../../../durable-objects/order-saga/saga-machine";
+import { type Canceller, customerSagaView } from "../../../durable-objects/order-saga/saga-machine";
 import type { Order } from "../../shared/src/contracts/orders";
 import type { Identity } from "../../shared/src/identity";
 import { fail, ok, type Result } from "../../shared/src/result";
 import type { OrdersRepository } from "./repository";
 
 /** Order reads, cancellation and shipping. No HTTP here: results are values. */
+
+/** An order as `identity` may see it: admins see every step's details, customers the codes only. */
+export function orderFor(identity: Identity, order: Order): Order {
+  return identity.role === "admin" ? order : { ...order, saga: customerSagaView(order.saga) };
+}
 
 /** Owners and admins see an order; anyone else is told it does not exist. */
 export async function visibleOrder(
@@ -16,7 +21,7 @@ export async function visibleOrder(
   if (!order || (identity.role !== "admin" && order.userId !== identity.userId)) {
     return fail("not_found", "No such order.");
   }
-  return ok(order);
+  return ok(orderFor(identity, order));
 }
 
 export interface SagaHandle {
@@ -25,7 +30,8 @@ export interface SagaHandle {
 }
 
 /**
- * Pending: the saga stops and compensates. Confirmed and not shipped: the order is cancelled at
+ * Pending: the saga stops and compensates (one not started yet is left as a tombstone, so the
+ * order is cancelled and the saga never runs). Confirmed and not shipped: the order is cancelled at
  * once (a conditional write, so it cannot race a shipment) and the saga refunds the payment and
  * puts the stock back. Shipped or cancelled: 409.
  */

@@ -2,8 +2,10 @@ import type { SagaPlan } from "../../../durable-objects/order-saga/order-saga";
 import type { SagaEventData, SagaEventType } from "../../../durable-objects/order-saga/saga-machine";
 import type { Outbox, Sql } from "../../../queues/outbox";
 import type { EventData } from "../../shared/src/contracts/events";
+import type { RpcFaultSpec, RpcFaults, RpcFaultTarget } from "../../shared/src/contracts/faults";
 import type { CancelReason, Order, OrderStatus, SagaState, SagaView } from "../../shared/src/contracts/orders";
 import { encodeCursor } from "../../shared/src/cursor";
+import { isEmptyRpcFaultSpec } from "../../shared/src/faults";
 
 /** All SQL of shop-orders: prepared statements with bound parameters only. */
 
@@ -373,31 +375,64 @@ export class OrdersRepository {
   }
 
   /**
-   * Orders cancelled by a person after their saga completed, whose refund never started (the
-   * saga's projection still says `completed`): the request for the refund failed. The sweep asks again.
+   * Orders cancelled by a person after confirmation whose saga still goes forward or has completed
+   * (its projection says `running` or `completed`): the request for the refund failed, or a lost
+   * confirm is being re-issued behind the cancel. The sweep asks the saga for the refund again. A
+   * page after `after` (an order id), in id order.
    */
   async unrefundedCancellations(
     olderThan: string,
     limit: number,
+    after = "",
   ): Promise<{ orderId: string; reason: CancelReason }[]> {
     const rows = await this.db
       .prepare(
         `SELECT o.id, o.reason FROM orders o JOIN sagas s ON s.order_id = o.id
-         WHERE o.status = 'cancelled' AND o.updated_at < ? AND s.state = 'completed'
-           AND o.reason IN ('cancelled_by_customer', 'cancelled_by_admin')
-         ORDER BY o.updated_at LIMIT ?`,
+         WHERE o.status = 'cancelled' AND o.updated_at < ? AND s.state IN ('running', 'completed') AND s.revision > 0
+           AND o.reason IN ('cancelled_by_customer', 'cancelled_by_admin') AND o.id > ?
+         ORDER BY o.id LIMIT ?`,
       )
-      .bind(olderThan, limit)
+      .bind(olderThan, after, limit)
       .all<{ id: string; reason: CancelReason }>();
     return rows.results.map((r) => ({ orderId: r.id, reason: r.reason }));
   }
 
-  /** Orders still pending after `olderThan`: the sweep makes sure each has a running saga. */
-  async stalePendingOrders(olderThan: string, limit: number): Promise<string[]> {
+  /**
+   * Pending orders placed before `olderThan` whose saga never started (its projection was never
+   * written): the start after placing failed. A page after `after` (an order id), in id order.
+   */
+  async unstartedOrders(olderThan: string, limit: number, after = ""): Promise<string[]> {
     const rows = await this.db
-      .prepare("SELECT id FROM orders WHERE status = 'pending' AND created_at < ? ORDER BY created_at LIMIT ?")
-      .bind(olderThan, limit)
+      .prepare(
+        `SELECT o.id FROM sagas s JOIN orders o ON o.id = s.order_id
+         WHERE s.revision = 0 AND s.order_id > ? AND o.status = 'pending' AND o.created_at < ?
+         ORDER BY s.order_id LIMIT ?`,
+      )
+      .bind(after, olderThan, limit)
       .all<{ id: string }>();
     return rows.results.map((r) => r.id);
+  }
+
+  /** The injected faults of the saga's dependencies. */
+  async rpcFaults(): Promise<RpcFaults> {
+    const rows = await this.db
+      .prepare("SELECT target, spec FROM faults")
+      .all<{ target: RpcFaultTarget; spec: string }>();
+    return Object.fromEntries(rows.results.map((r) => [r.target, JSON.parse(r.spec) as RpcFaultSpec]));
+  }
+
+  /** Each target given replaces its spec; an empty (or all-zero) spec clears it. */
+  async updateRpcFaults(update: RpcFaults, now: string): Promise<RpcFaults> {
+    const statements = Object.entries(update).map(([target, spec]) =>
+      isEmptyRpcFaultSpec(spec)
+        ? this.db.prepare("DELETE FROM faults WHERE target = ?").bind(target)
+        : this.db
+            .prepare(
+              "INSERT INTO faults (target, spec, updated_at) VALUES (?, ?, ?) ON CONFLICT (target) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
+            )
+            .bind(target, JSON.stringify(spec), now),
+    );
+    if (statements.length > 0) await this.db.batch(statements);
+    return this.rpcFaults();
   }
 }

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import type { Canceller } from "../../../durable-objects/order-saga/saga-machine";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
 import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
@@ -17,7 +18,7 @@ import { formatTraceparent } from "../../shared/src/trace";
 import { parseOrThrow, readBody } from "../../shared/src/validation";
 import { ordersConfig } from "./config";
 import { parseIdempotencyKey } from "./idempotency";
-import { cancelOrder, shipOrder, visibleOrder } from "./orders";
+import { cancelOrder, orderFor, shipOrder, visibleOrder } from "./orders";
 import { placeOrder } from "./place-order";
 import { OrdersRepository } from "./repository";
 
@@ -73,15 +74,17 @@ export const app = new Hono<OrdersApp>()
     );
     if (result.replayed) c.header("idempotent-replayed", "true");
     c.header("location", `/api/orders/${result.order.id}`);
-    return c.json(result.order, result.status);
+    return c.json(orderFor(identity, result.order), result.status);
   })
   .get("/api/orders", async (c) => {
     const identity = requireIdentity(c);
     const { limit, cursor } = listQuery(c.req.query());
-    const repo = repository(c);
-    return c.json(
-      await repo.listOrders({ userId: identity.role === "admin" ? undefined : identity.userId, limit, cursor }),
-    );
+    const page = await repository(c).listOrders({
+      userId: identity.role === "admin" ? undefined : identity.userId,
+      limit,
+      cursor,
+    });
+    return c.json({ ...page, items: page.items.map((order) => orderFor(identity, order)) });
   })
   .get("/api/orders/:id", async (c) => {
     const identity = requireIdentity(c);
@@ -92,9 +95,12 @@ export const app = new Hono<OrdersApp>()
     const orderId = orderIdParam(c.req.param("id"));
     const repo = repository(c);
     const saga = c.env.ORDER_SAGA.getByName(orderId);
-    unwrap(
-      await cancelOrder(repo, { cancel: (by) => saga.cancel(by), refund: (by) => saga.refund(by) }, identity, orderId),
-    );
+    const handle = {
+      // A saga not started yet needs its plan to leave a tombstone.
+      cancel: async (by: Canceller) => saga.cancel(by, await repo.sagaPlan(orderId)),
+      refund: (by: Canceller) => saga.refund(by),
+    };
+    unwrap(await cancelOrder(repo, handle, identity, orderId));
     await saga.awaitEnd(ordersConfig(c.env).ORDER_WAIT_MS);
     return c.json(unwrap(await visibleOrder(repo, identity, orderId)));
   })
@@ -103,6 +109,20 @@ export const app = new Hono<OrdersApp>()
     const orderId = orderIdParam(c.req.param("id"));
     const input = await readBody(c.req.raw, ShipOrderSchema);
     return c.json(unwrap(await shipOrder(repository(c), orderId, input.trackingNumber)));
+  })
+  .post("/api/admin/sagas/:id/retry", async (c) => {
+    requireAdmin(c);
+    const orderId = orderIdParam(c.req.param("id"));
+    if (!(await repository(c).orderStatus(orderId)))
+      throw new ProblemException("not_found", { detail: "No such order." });
+    const { reply, saga } = await c.env.ORDER_SAGA.getByName(orderId).retry();
+    if (!reply.accepted) {
+      throw new ProblemException("conflict", {
+        detail: `Only a saga in compensation_failed can be retried; this one is ${reply.refused}.`,
+      });
+    }
+    c.get("log").warn("saga retry", { orderId });
+    return c.json(saga, 202);
   })
   .get("/api/admin/sagas", async (c) => {
     requireAdmin(c);

@@ -1,5 +1,4 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { z } from "zod";
 import { Outbox } from "../../../queues/outbox";
 import { BreakerClient } from "../../shared/src/breaker-client";
 import { type CallContext, OrderIdSchema, traceparentOf } from "../../shared/src/contracts/common";
@@ -13,7 +12,8 @@ import {
   type PaymentsRpc,
 } from "../../shared/src/contracts/payments";
 import { problemResponse } from "../../shared/src/problem";
-import { fail, ok, type Result } from "../../shared/src/result";
+import { fail, type Result } from "../../shared/src/result";
+import { parseResult } from "../../shared/src/validation";
 import { Balancer } from "./balancer";
 import { type ProviderEndpoint, paymentsConfig } from "./config";
 import * as payments from "./payments";
@@ -36,12 +36,6 @@ function deps(env: Env, outbox = new Outbox(env, "shop-payments", null)): paymen
     repo: new PaymentsRepository(env.DB, outbox),
     provider: new ProviderClient({ balancer, breakers, timeoutMs: config.timeoutMs, maxAttempts: config.maxAttempts }),
   };
-}
-
-/** RPC input is untrusted like any other: a bad argument is a validation failure, not a throw. */
-function parse<S extends z.ZodType>(schema: S, value: unknown): Result<z.infer<S>> {
-  const parsed = schema.safeParse(value);
-  return parsed.success ? ok(parsed.data) : fail("validation_failed", z.prettifyError(parsed.error));
 }
 
 /**
@@ -74,33 +68,33 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
   }
 
   async authorize(input: AuthorizeInput, context?: CallContext): Promise<Result<Payment>> {
-    const checked = parse(AuthorizeInputSchema, input);
+    const checked = parseResult(AuthorizeInputSchema, input);
     return checked.ok ? this.#changing(context, (d) => payments.authorize(d, checked.value)) : checked;
   }
 
   async capture(orderId: string, context?: CallContext): Promise<Result<Payment>> {
-    const checked = parse(OrderIdSchema, orderId);
+    const checked = parseResult(OrderIdSchema, orderId);
     return checked.ok ? this.#changing(context, (d) => payments.capture(d, checked.value)) : checked;
   }
 
   async void(orderId: string, context?: CallContext): Promise<Result<Payment | null>> {
-    const checked = parse(OrderIdSchema, orderId);
+    const checked = parseResult(OrderIdSchema, orderId);
     return checked.ok ? this.#changing(context, (d) => payments.voidPayment(d, checked.value)) : checked;
   }
 
   async refund(orderId: string, context?: CallContext): Promise<Result<Payment>> {
-    const checked = parse(OrderIdSchema, orderId);
+    const checked = parseResult(OrderIdSchema, orderId);
     return checked.ok ? this.#changing(context, (d) => payments.refund(d, checked.value)) : checked;
   }
 
   async payment(orderId: string): Promise<Payment | null> {
-    const checked = parse(OrderIdSchema, orderId);
+    const checked = parseResult(OrderIdSchema, orderId);
     return checked.ok ? payments.payment(deps(this.env), checked.value) : null;
   }
 
   /** The provider ledger of one order: every attempt, skips included (operators, saga history). */
   async attempts(orderId: string): Promise<StoredAttempt[]> {
-    const checked = parse(OrderIdSchema, orderId);
+    const checked = parseResult(OrderIdSchema, orderId);
     return checked.ok ? payments.attempts(deps(this.env), checked.value) : [];
   }
 
@@ -108,7 +102,7 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
     const config = paymentsConfig(this.env);
     // Where faults are disabled the feature does not exist, whatever the input.
     if (!config.faultsEnabled) return fail("not_found", "Faults cannot be set here.");
-    const checked = parse(FaultsSchema, faults);
+    const checked = parseResult(FaultsSchema, faults);
     return checked.ok ? payments.setFaults(config, checked.value, putProviderFaults) : checked;
   }
 }

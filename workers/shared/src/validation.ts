@@ -1,6 +1,7 @@
-import type { z } from "zod";
+import { z } from "zod";
 import type { FieldError } from "./errors";
 import { ProblemException } from "./problem";
+import { fail, ok, type Result } from "./result";
 
 export function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.flatMap((issue) => {
@@ -24,6 +25,12 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
     });
   }
   return result.data;
+}
+
+/** Parses an RPC method's input: a `validation_failed` result value on bad input, never a throw across the binding. */
+export function parseResult<S extends z.ZodType>(schema: S, value: unknown): Result<z.infer<S>> {
+  const parsed = schema.safeParse(value);
+  return parsed.success ? ok(parsed.data) : fail("validation_failed", z.prettifyError(parsed.error));
 }
 
 /** Reads a JSON body as `unknown`, answering malformed JSON or a non-JSON type with a 400/415 problem. */

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { FaultsSchema } from "../../../shared/src/contracts/payments";
+import { FaultsSchema, splitFaults } from "../../../shared/src/contracts/faults";
 import { ProblemException } from "../../../shared/src/problem";
 import { unwrap } from "../../../shared/src/result";
 import type { GatewayApp } from "../context";
@@ -9,7 +9,8 @@ import { problem } from "./table";
 const faultsRoute = createRoute({
   method: "put",
   path: "/api/admin/faults",
-  summary: "Set payment-provider faults (only where FAULTS_ENABLED is true, else 404)",
+  summary:
+    "Set faults of the payment provider and of the saga's calls to catalog and payments (only where FAULTS_ENABLED is true, else 404)",
   tags: ["admin"],
   security: [{ bearer: [] }],
   middleware: [
@@ -36,6 +37,11 @@ export function mountFaultsRoute(app: OpenAPIHono<GatewayApp>): void {
   app.openapi(faultsRoute, async (c) => {
     const faults = c.req.valid("json");
     c.get("log").warn("faults set", { faults });
-    return c.json(unwrap(await c.env.PAYMENTS.setFaults(faults)), 200);
+    const { provider, rpc } = splitFaults(faults);
+    const [providerFaults, rpcFaults] = await Promise.all([
+      c.env.PAYMENTS.setFaults(provider),
+      c.env.ORDERS.setFaults(rpc),
+    ]);
+    return c.json({ ...unwrap(providerFaults), ...unwrap(rpcFaults) }, 200);
   });
 }

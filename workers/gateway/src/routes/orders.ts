@@ -7,6 +7,7 @@ import {
   PlaceOrderSchema,
   SagaPageSchema,
   SagaStateSchema,
+  SagaViewSchema,
   ShipOrderSchema,
 } from "../../../shared/src/contracts/orders";
 import type { ProxyRoute } from "./table";
@@ -86,5 +87,16 @@ export const ORDER_ROUTES: ProxyRoute[] = [
     service: orders,
     query: ListQuerySchema.extend({ state: SagaStateSchema.optional() }),
     success: { status: 200, description: "A page of sagas", schema: SagaPageSchema },
+  },
+  {
+    method: "post",
+    path: "/api/admin/sagas/{id}/retry",
+    summary: "Retry the failed compensations of a saga in compensation_failed (idempotent: a repeat is accepted)",
+    tag: "admin",
+    access: "admin",
+    service: orders,
+    params: OrderParams,
+    success: { status: 202, description: "The saga, compensating again", schema: SagaViewSchema },
+    errors: [404, 409],
   },
 ];

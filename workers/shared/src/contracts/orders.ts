@@ -36,16 +36,38 @@ export const ShipOrderSchema = z
   .strictObject({ trackingNumber: z.string().trim().min(1).max(64).optional() })
   .meta({ id: "ShipOrder" });
 
-export const SagaStepSchema = z.object({
-  name: z.string(),
-  status: z.string(),
-  attempts: z.number().int(),
-  startedAt: z.string().nullable(),
-  endedAt: z.string().nullable(),
-  error: z.string().optional(),
-});
+/** One attempt of a saga step, with the breaker's answer (null for local steps and lost answers). */
+export const SagaAttemptSchema = z
+  .object({
+    attempt: z.number().int().min(1),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+    breaker: z.enum(["closed", "open", "half_open"]).nullable(),
+    /** Whether the call went out (false: the breaker refused it). */
+    called: z.boolean().nullable(),
+    outcome: z.enum(["in_flight", "succeeded", "failed", "no_result"]),
+    /** `code` for customers; `code: detail` for admins. */
+    error: z.string().optional(),
+  })
+  .meta({ id: "SagaAttempt" });
 
-export const SagaViewSchema = z.object({ state: SagaStateSchema, steps: z.array(SagaStepSchema) }).meta({ id: "Saga" });
+export const SagaStepSchema = z
+  .object({
+    name: z.string(),
+    status: z.enum(["pending", "running", "succeeded", "failed", "compensated", "skipped"]),
+    attempts: z.number().int(),
+    startedAt: z.string().nullable(),
+    endedAt: z.string().nullable(),
+    /** `code` for customers; `code: detail` for admins. */
+    error: z.string().optional(),
+    /** The latest attempts (at most 20); `attempts` counts them all. */
+    history: z.array(SagaAttemptSchema),
+  })
+  .meta({ id: "SagaStep" });
+
+export const SagaViewSchema = z
+  .object({ state: SagaStateSchema, reason: CancelReasonSchema.optional(), steps: z.array(SagaStepSchema) })
+  .meta({ id: "Saga" });
 export type SagaView = z.infer<typeof SagaViewSchema>;
 
 export const OrderSchema = z

@@ -32,13 +32,13 @@ export const FaultSpecSchema = z.strictObject({
   timeoutRate: Rate.optional(),
   latencyMs: z.number().int().min(0).max(30_000).optional(),
 });
-/** `{"psp": {...}, "psp:<endpoint>": {...}}`; zero rates or `{}` clear a target. */
+/** The provider's faults (the simulator): `{"psp": {...}, "psp:<endpoint>": {...}}`; zero rates or `{}` clear a target. */
 export const FaultsSchema = z
   .record(
     z.string().regex(/^psp(:[a-z0-9-]{1,32})?$/, { error: 'Targets are "psp" or "psp:<endpoint>".' }),
     FaultSpecSchema,
   )
-  .meta({ id: "Faults" });
+  .meta({ id: "ProviderFaults" });
 export type FaultSpec = z.infer<typeof FaultSpecSchema>;
 export type Faults = z.infer<typeof FaultsSchema>;
 

@@ -1,0 +1,55 @@
+import { z } from "zod";
+import { FaultSpecSchema as ProviderFaultSpecSchema, type Faults as ProviderFaults } from "./payments";
+
+/**
+ * Fault injection (`PUT /api/admin/faults`, only where FAULTS_ENABLED = "true"). Two kinds of
+ * target: the payment provider (`psp`, `psp:<endpoint>`: the simulator fails, declines, hangs or
+ * slows down), and the saga's own dependencies (`catalog`, `payments`: their RPC calls from the
+ * saga fail, slow down, or take effect while their answer is lost).
+ */
+
+export const RPC_FAULT_TARGETS = ["catalog", "payments"] as const;
+export type RpcFaultTarget = (typeof RPC_FAULT_TARGETS)[number];
+
+const { errorRate: rate, latencyMs } = ProviderFaultSpecSchema.shape;
+export const RpcFaultSpecSchema = z
+  .strictObject({
+    /** The call fails before it reaches the service (nothing happens). */
+    errorRate: rate,
+    /** The call takes effect, then its answer is lost: the caller sees a failure. */
+    ambiguousRate: rate,
+    latencyMs,
+  })
+  .meta({ id: "RpcFaultSpec" });
+export type RpcFaultSpec = z.infer<typeof RpcFaultSpecSchema>;
+export type RpcFaults = Partial<Record<RpcFaultTarget, RpcFaultSpec>>;
+
+const PROVIDER_TARGET = /^psp(:[a-z0-9-]{1,32})?$/;
+
+/** Every target with its spec; zero rates or `{}` clear a target, targets not given stay as they are. */
+export const FaultsSchema = z
+  .object({ catalog: RpcFaultSpecSchema.optional(), payments: RpcFaultSpecSchema.optional() })
+  .catchall(ProviderFaultSpecSchema)
+  .superRefine((faults, ctx) => {
+    for (const target of Object.keys(faults)) {
+      if ((RPC_FAULT_TARGETS as readonly string[]).includes(target) || PROVIDER_TARGET.test(target)) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: [target],
+        message: 'Targets are "psp", "psp:<endpoint>", "catalog" and "payments".',
+      });
+    }
+  })
+  .meta({ id: "Faults" });
+export type Faults = z.infer<typeof FaultsSchema>;
+
+/** The provider's targets (for the simulator) and the saga's (for shop-orders). */
+export function splitFaults(faults: Faults): { provider: ProviderFaults; rpc: RpcFaults } {
+  const provider: ProviderFaults = {};
+  const rpc: RpcFaults = {};
+  for (const [target, spec] of Object.entries(faults)) {
+    if (target === "catalog" || target === "payments") rpc[target] = spec as RpcFaultSpec;
+    else provider[target] = spec;
+  }
+  return { provider, rpc };
+}
