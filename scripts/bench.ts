@@ -53,6 +53,7 @@ const unlimited = {
   RATE_LIMIT_ANON: "1000000000/60",
   RATE_LIMIT_USER: "1000000000/60",
   RATE_LIMIT_LOGIN: "1000000000/60",
+  RATE_LIMIT_PASSWORD: "1000000000/60",
 };
 
 const mf = new Miniflare(

@@ -111,6 +111,8 @@ export interface NotificationRow {
   traceparent: string | null;
   sent_at: string | null;
   claimed_until: number | null;
+  failed_at: string | null;
+  failure: string | null;
 }
 
 export async function notificationsOfEvent(eventId: string): Promise<NotificationRow[]> {

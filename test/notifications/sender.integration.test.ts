@@ -247,6 +247,123 @@ describe("the delivery claim", () => {
     expect(later.sent.map((m) => m.notificationId)).toEqual([first?.id]);
   });
 
+  /** The repository with every write about `notificationId` after its send failing, as a D1 outage would. */
+  function repoFailingAfterSend(notificationId: string): NotificationsRepository {
+    const failing = Object.create(repo) as NotificationsRepository;
+    const boom = async (id: string) => {
+      if (id === notificationId) throw new Error("D1 unavailable");
+    };
+    failing.markSent = async (id, now) => {
+      await boom(id);
+      return repo.markSent(id, now);
+    };
+    failing.markFailed = async (id, now, reason) => {
+      await boom(id);
+      return repo.markFailed(id, now, reason);
+    };
+    return failing;
+  }
+
+  const rowOf = async (eventId: string, channel: "email" | "sms") =>
+    (await notificationsOfEvent(eventId)).find((n) => n.channel === channel) as NonNullable<
+      Awaited<ReturnType<typeof notificationsOfEvent>>[number]
+    >;
+
+  it("SMS is at most once: when the write after a successful send fails, no redelivery sends it again", async () => {
+    const eventId = await recorded();
+    const smsRow = await rowOf(eventId, "sms");
+    const sender = recordingSender();
+    const now = Date.now();
+    const failing: ConsumerDeps = { repo: repoFailingAfterSend(smsRow.id), sender, now: () => now };
+    await deliverEvent(failing, eventId, log).catch(() => undefined);
+    expect(sender.sent.filter((m) => m.channel === "sms")).toHaveLength(1);
+
+    // Redeliveries, at once and after any claim would have expired, send no second SMS.
+    await deliverEvent(
+      deps(sender, () => now + 1),
+      eventId,
+      log,
+    ).catch(() => undefined);
+    await deliverEvent(
+      deps(sender, () => now + CLAIM_MS + 1),
+      eventId,
+      log,
+    );
+    await deliverEvent(
+      deps(sender, () => now + 10 * CLAIM_MS),
+      eventId,
+      log,
+    );
+    expect(sender.sent.filter((m) => m.channel === "sms")).toHaveLength(1);
+    expect(sender.sent.filter((m) => m.channel === "email")).toHaveLength(1);
+    expect((await rowOf(eventId, "sms")).sent_at).not.toBeNull();
+  });
+
+  it("a failed SMS send is recorded as failed and never retried; the email still goes", async () => {
+    const eventId = await recorded();
+    const sent: Outgoing[] = [];
+    const smsDown: Sender = {
+      async send(message) {
+        if (message.channel === "sms") throw new Error("SMS provider answered 500");
+        sent.push(message);
+      },
+    };
+    await expect(deliverEvent(deps(smsDown), eventId, log)).resolves.toEqual({ kind: "done" });
+    const failed = await rowOf(eventId, "sms");
+    expect(failed.sent_at).toBeNull();
+    expect(failed.failed_at).not.toBeNull();
+    expect(failed.failure).toContain("SMS provider answered 500");
+
+    const again = recordingSender();
+    await expect(
+      deliverEvent(
+        deps(again, () => Date.now() + CLAIM_MS + 1),
+        eventId,
+        log,
+      ),
+    ).resolves.toEqual({
+      kind: "done",
+    });
+    expect(again.sent).toEqual([]);
+    expect(sent.map((m) => m.channel)).toEqual(["email"]);
+  });
+
+  it("email stays exactly once: when the write after a send fails it is retried with the same Idempotency-Key", async () => {
+    const eventId = await recorded();
+    const emailRow = await rowOf(eventId, "email");
+    const { calls, fetchFn } = recordingFetch();
+    const sender = new HttpSender(CONFIG, fetchFn);
+    const now = Date.now();
+    await expect(
+      deliverEvent({ repo: repoFailingAfterSend(emailRow.id), sender, now: () => now }, eventId, log),
+    ).rejects.toThrow("D1 unavailable");
+    expect((await rowOf(eventId, "email")).sent_at).toBeNull();
+
+    // The claim holds off an immediate redelivery; once it expires the email is sent again.
+    await expect(
+      deliverEvent(
+        deps(sender, () => now + 1),
+        eventId,
+        log,
+      ),
+    ).resolves.toMatchObject({ kind: "later" });
+    await expect(
+      deliverEvent(
+        deps(sender, () => now + CLAIM_MS + 1),
+        eventId,
+        log,
+      ),
+    ).resolves.toEqual({
+      kind: "done",
+    });
+    const emails = calls.filter((c) => c.url === CONFIG.emailApiUrl);
+    expect(emails).toHaveLength(2);
+    expect(emails.map((c) => headerOf(c.init, "idempotency-key"))).toEqual([emailRow.id, emailRow.id]);
+    expect((await rowOf(eventId, "email")).sent_at).not.toBeNull();
+    // The SMS went once, on the first delivery.
+    expect(calls.filter((c) => c.url !== CONFIG.emailApiUrl)).toHaveLength(1);
+  });
+
   it("the local sender records each call as a deliveries row", async () => {
     const eventId = await recorded();
     const [row] = await notificationsOfEvent(eventId);

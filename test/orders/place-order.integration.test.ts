@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { MAX_ORDER_TOTAL_CENTS } from "../../workers/shared/src/contracts/common";
 import {
   admin,
   call,
@@ -158,6 +159,24 @@ describe("POST /api/orders: bad input writes nothing", () => {
       "unprocessable",
     );
     expect(problem.detail).toContain(UNKNOWN);
+  });
+
+  it("a total above MAX_ORDER_TOTAL_CENTS is a 422 that says so; the cap itself is accepted end to end", async () => {
+    const dear = await createProduct({ priceCents: MAX_ORDER_TOTAL_CENTS / 2, stock: 10 });
+    const problem = await expectNothingWritten(
+      () => postOrder(customer(), [{ productId: dear.id, quantity: 3 }]),
+      422,
+      "unprocessable",
+    );
+    expect(problem.detail).toContain("100000000");
+    expect(problem.detail).toContain(String(3 * (MAX_ORDER_TOTAL_CENTS / 2)));
+    expect(await stockOf(dear.id)).toMatchObject({ available: 10, reserved: 0 });
+
+    // Exactly the cap passes the order, event and payment schemas alike.
+    const { status, order } = await placeOrder(customer(), [{ productId: dear.id, quantity: 2 }]);
+    expect(status).toBe(201);
+    expect(order).toMatchObject({ status: "confirmed", totalCents: MAX_ORDER_TOTAL_CENTS });
+    expect(await paymentOf(order.id)).toMatchObject({ status: "captured", amountCents: MAX_ORDER_TOTAL_CENTS });
   });
 
   it("items priced in two currencies are a 422", async () => {

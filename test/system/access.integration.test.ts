@@ -210,6 +210,7 @@ describe("platform endpoints", () => {
         "/api/admin/events",
         "/api/admin/events/replay",
         "/api/admin/faults",
+        "/api/admin/health",
         "/api/admin/sagas",
         "/api/admin/sagas/{id}/retry",
         "/api/notifications",

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { createGateway } from "../../workers/gateway/src/app";
+import { MAX_ORDER_TOTAL_CENTS } from "../../workers/shared/src/contracts/common";
 import { call, freshIp, problemOf, registerAndLogin, type TestUser } from "./helpers";
 
 interface Order {
@@ -66,6 +67,22 @@ describe("orders through the gateway", () => {
       .bind(placed.id)
       .first();
     expect(payment).toEqual({ status: "captured" });
+  });
+
+  it("refuses a total above MAX_ORDER_TOTAL_CENTS with a 422 problem (not a 502) and stores no order", async () => {
+    admin = await registerAndLogin({ role: "admin" });
+    const buyer = await registerAndLogin();
+    const productId = await product(admin, 10, MAX_ORDER_TOTAL_CENTS);
+    const res = await order(buyer, [{ productId, quantity: 2 }]);
+    expect(res.status).toBe(422);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    const problem = await problemOf(res);
+    expect(problem).toMatchObject({ status: 422, code: "unprocessable" });
+    expect(String(problem.detail)).toContain(`maximum of ${MAX_ORDER_TOTAL_CENTS}`);
+    const orders = await env.ORDERS_DB.prepare("SELECT COUNT(*) AS n FROM orders WHERE user_id = ?")
+      .bind(buyer.id)
+      .first<{ n: number }>();
+    expect(orders?.n).toBe(0);
   });
 
   it("keeps orders private: another user gets 404, an admin sees it", async () => {

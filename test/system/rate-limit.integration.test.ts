@@ -6,7 +6,8 @@ import type { RateLimiter } from "../../durable-objects/rate-limiter/rate-limite
 import type { GatewayApp } from "../../workers/gateway/src/context";
 import { rateLimit } from "../../workers/gateway/src/middleware/rate-limit";
 import { onProblem, requestContext } from "../../workers/shared/src/http";
-import { call, freshIp, problemOf, registerAndLogin } from "./helpers";
+import type { Identity } from "../../workers/shared/src/identity";
+import { call, freshIp, problemOf, registerAndLogin, type TestUser } from "./helpers";
 
 function remaining(header: string | null, policy: string): number {
   const match = new RegExp(`"${policy}";r=(\\d+);t=(\\d+)`).exec(header ?? "");
@@ -88,6 +89,48 @@ describe("quotas", () => {
     expect(otherEmail.headers.get("ratelimit-policy")).toBe('"anon";q=100;w=900, "login";q=10;w=900');
   });
 
+  const changePassword = (user: TestUser, currentPassword = "not-the-current-password") =>
+    call("/api/auth/password", {
+      token: user.accessToken,
+      ip: freshIp(),
+      json: { currentPassword, newPassword: "another-long-password" },
+    });
+
+  it("refuses the 11th password change in 900 s with 429 and Retry-After, and the refusal uses no quota", async () => {
+    const user = await registerAndLogin();
+    for (let i = 0; i < 10; i++) {
+      const guess = await changePassword(user);
+      expect(guess.status).toBe(401);
+      expect(guess.headers.get("ratelimit-policy")).toBe('"user";q=600;w=60, "password";q=10;w=900');
+      expect(remaining(guess.headers.get("ratelimit"), "password")).toBe(9 - i);
+    }
+    // The right password is refused too: the guard is on the route, not on wrong answers.
+    const refused = await changePassword(user, user.password);
+    expect(refused.status).toBe(429);
+    expect((await problemOf(refused)).code).toBe("rate_limited");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(remaining(refused.headers.get("ratelimit"), "password")).toBe(0);
+    // Refused changes took nothing from the user bucket either: 10 changes, then this request.
+    const me = await call("/api/users/me", { token: user.accessToken });
+    expect(me.status).toBe(200);
+    expect(remaining(me.headers.get("ratelimit"), "user")).toBe(600 - 10 - 1);
+    // The password is unchanged: the old one still logs in.
+    const login = await call("/api/auth/login", { json: { email: user.email, password: user.password } });
+    expect(login.status).toBe(200);
+    // Another user's quota is untouched.
+    expect((await changePassword(await registerAndLogin())).status).toBe(401);
+  });
+
+  it("admits exactly 10 of 25 simultaneous password changes for one user, from any address", async () => {
+    const user = await registerAndLogin();
+    const responses = await Promise.all(Array.from({ length: 25 }, () => changePassword(user)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+    const me = await call("/api/users/me", { token: user.accessToken });
+    expect(remaining(me.headers.get("ratelimit"), "user")).toBe(600 - 10 - 1);
+  });
+
   it("decides 40 simultaneous takes on one object exactly (limit 25)", async () => {
     const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
     const spec = { name: "t", key: "t", windows: [{ limit: 25, windowSeconds: 60 }] };
@@ -141,9 +184,15 @@ describe("when the limiter itself fails", () => {
     }),
   };
 
-  function appWith(mode: "open" | "closed") {
+  function appWith(mode: "open" | "closed", identity?: Identity) {
     const app = new Hono<GatewayApp>();
     app.use(requestContext({ service: "test", trustCaller: false }));
+    if (identity) {
+      app.use(async function signedIn(c, next) {
+        c.set("identity", identity);
+        await next();
+      });
+    }
     app.use(rateLimit());
     app.all("*", (c) => c.json({ served: true }));
     app.onError(onProblem);
@@ -163,6 +212,15 @@ describe("when the limiter itself fails", () => {
 
   it("always fails closed for logins", async () => {
     const res = await appWith("open")("/api/auth/login", "POST");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+  });
+
+  it("always fails closed for password changes", async () => {
+    const res = await appWith("open", { userId: "usr_01jd0000000000000000000000", role: "customer" })(
+      "/api/auth/password",
+      "POST",
+    );
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
   });

@@ -1,6 +1,13 @@
 import { describe, expect, it, vi } from "vitest";
 import type { z } from "zod";
-import { clientNetwork, parsePolicy, rateLimitHeaders } from "../../workers/gateway/src/rate-limit/policies";
+import { decide } from "../../durable-objects/rate-limiter/sliding-window";
+import {
+  clientNetwork,
+  parsePolicy,
+  type RateLimitPolicies,
+  rateLimitHeaders,
+  rateLimitPlan,
+} from "../../workers/gateway/src/rate-limit/policies";
 
 function fakeCtx(): { ctx: z.RefinementCtx; messages: string[] } {
   const messages: string[] = [];
@@ -145,5 +152,69 @@ describe("rateLimitHeaders", () => {
       policy: '"anon";q=100;w=900, "login";q=10;w=900',
       state: '"anon";r=98;t=800, "login";r=0;t=600',
     });
+  });
+});
+
+describe("rateLimitPlan: which object and buckets decide a request", () => {
+  const policies: RateLimitPolicies = {
+    anon: parsePolicy("anon", "100/900"),
+    user: parsePolicy("user", "600/60"),
+    login: parsePolicy("login", "10/900"),
+    password: parsePolicy("password", "10/900"),
+  };
+  const request = { network: "203.0.113.7", email: "ada@example.com" };
+
+  it("an anonymous request counts under anon in its network's object and may fail open", () => {
+    expect(rateLimitPlan({ ...request, method: "GET", path: "/api/products" }, policies)).toEqual({
+      subject: "ip:203.0.113.7",
+      specs: [policies.anon],
+      failClosed: false,
+    });
+  });
+
+  it("a signed-in request counts under user in its sub's object and may fail open", () => {
+    expect(rateLimitPlan({ ...request, method: "GET", path: "/api/users/me", userId: "usr_1" }, policies)).toEqual({
+      subject: "user:usr_1",
+      specs: [policies.user],
+      failClosed: false,
+    });
+  });
+
+  it("a login counts under anon and login:<email> in the network's object, and always fails closed", () => {
+    const plan = rateLimitPlan({ ...request, method: "POST", path: "/api/auth/login" }, policies);
+    expect(plan).toEqual({
+      subject: "ip:203.0.113.7",
+      specs: [policies.anon, { ...policies.login, key: "login:ada@example.com" }],
+      failClosed: true,
+    });
+  });
+
+  it("a password change counts under user and password in the sub's object, and always fails closed", () => {
+    const plan = rateLimitPlan({ ...request, method: "POST", path: "/api/auth/password", userId: "usr_1" }, policies);
+    expect(plan).toEqual({ subject: "user:usr_1", specs: [policies.user, policies.password], failClosed: true });
+  });
+
+  it("only POST /api/auth/password is a password change; without a user it is an anonymous request", () => {
+    const get = rateLimitPlan({ ...request, method: "GET", path: "/api/auth/password", userId: "usr_1" }, policies);
+    expect(get.specs).toEqual([policies.user]);
+    const anonymous = rateLimitPlan({ ...request, method: "POST", path: "/api/auth/password" }, policies);
+    expect(anonymous.specs).toEqual([policies.anon]);
+  });
+
+  it("with SPEC's quotas the 11th password change in 900 s is refused, and a refusal charges neither bucket", () => {
+    const { specs } = rateLimitPlan({ ...request, method: "POST", path: "/api/auth/password", userId: "u" }, policies);
+    const log = new Map<string, number[]>();
+    const take = (now: number) => {
+      const decision = decide(specs, log, now);
+      if (decision.allowed) for (const spec of specs) log.set(spec.key, [...(log.get(spec.key) ?? []), now]);
+      return decision;
+    };
+    const decisions = Array.from({ length: 15 }, (_, i) => take(1_000_000 + i * 1000));
+    expect(decisions.map((d) => d.allowed)).toEqual([...Array(10).fill(true), ...Array(5).fill(false)]);
+    expect(decisions[10]?.retryAfterSeconds).toBeGreaterThan(0);
+    expect(log.get("user")).toHaveLength(10);
+    expect(log.get("password")).toHaveLength(10);
+    // Once the first change leaves the 900 s window, one more is admitted.
+    expect(take(1_000_000 + 900_000 + 1).allowed).toBe(true);
   });
 });

@@ -32,6 +32,7 @@ export const PROXY_ROUTES: readonly ProxyRoute[] = [
 
 const PLATFORM_PATHS = [
   { method: "get", path: "/health" },
+  { method: "get", path: "/api/admin/health" },
   { method: "get", path: "/.well-known/jwks.json" },
   { method: "get", path: "/openapi.json" },
   { method: "get", path: "/docs" },

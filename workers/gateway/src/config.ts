@@ -18,6 +18,7 @@ const ConfigSchema = z.object({
   RATE_LIMIT_ANON: z.string().transform((text, ctx) => parsePolicy("anon", text, ctx)),
   RATE_LIMIT_USER: z.string().transform((text, ctx) => parsePolicy("user", text, ctx)),
   RATE_LIMIT_LOGIN: z.string().transform((text, ctx) => parsePolicy("login", text, ctx)),
+  RATE_LIMIT_PASSWORD: z.string().transform((text, ctx) => parsePolicy("password", text, ctx)),
 });
 
 export type GatewayConfig = z.infer<typeof ConfigSchema>;

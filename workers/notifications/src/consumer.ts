@@ -4,7 +4,7 @@ import { createLogger, errorFields, type Logger } from "../../shared/src/log";
 import { childTrace } from "../../shared/src/trace";
 import { notificationsConfig, retryDelaySeconds } from "./config";
 import { NotificationsRepository } from "./repository";
-import { type Sender, senderFor } from "./sender";
+import { IDEMPOTENT_CHANNELS, type Outgoing, type Sender, senderFor } from "./sender";
 import { messagesFor } from "./templates";
 
 /**
@@ -91,31 +91,71 @@ export async function onOrderEvent(deps: ConsumerDeps, event: OrderEvent, log: L
 /**
  * Sends each unsent message of the event that this delivery manages to claim. A message another
  * delivery holds is not done yet: this one comes back later and finds it sent (or the claim
- * expired, and sends it then).
+ * expired, and sends it then). Email is exactly once (its provider dedups by our id, so a send
+ * may be repeated); SMS at most once (see `sendAtMostOnce`).
  */
 export async function deliver(deps: ConsumerDeps, eventId: string, log: Logger): Promise<Outcome> {
   let busy = 0;
   for (const message of await deps.repo.unsent(eventId)) {
-    const now = deps.now();
-    if (!(await deps.repo.claim(message.notificationId, now + CLAIM_MS, now))) {
-      busy += 1;
-      continue;
-    }
-    try {
-      await deps.sender.send(message);
-    } catch (error) {
-      await deps.repo.release(message.notificationId).catch((releaseError: unknown) => {
-        log.error("could not release a claim; it expires by itself", {
-          notificationId: message.notificationId,
-          ...errorFields(releaseError),
-        });
-      });
-      throw error;
-    }
-    await deps.repo.markSent(message.notificationId, deps.now());
-    log.info("notification sent", { eventId, notificationId: message.notificationId, channel: message.channel });
+    const claimed = IDEMPOTENT_CHANNELS.has(message.channel)
+      ? await sendExactlyOnce(deps, eventId, message, log)
+      : await sendAtMostOnce(deps, eventId, message, log);
+    if (!claimed) busy += 1;
   }
   return busy > 0 ? later(`${busy} message(s) of ${eventId} being sent by another delivery`) : DONE;
+}
+
+/**
+ * Claim, send, mark sent. A failed send gives the claim back and throws (the message is retried);
+ * a failed mark throws too, and the resend after the claim expires carries the same idempotency
+ * key, so the provider sends it once. Returns false when another delivery holds the claim.
+ */
+async function sendExactlyOnce(deps: ConsumerDeps, eventId: string, message: Outgoing, log: Logger): Promise<boolean> {
+  const now = deps.now();
+  if (!(await deps.repo.claim(message.notificationId, now + CLAIM_MS, now))) return false;
+  try {
+    await deps.sender.send(message);
+  } catch (error) {
+    await deps.repo.release(message.notificationId).catch((releaseError: unknown) => {
+      log.error("could not release a claim; it expires by itself", {
+        notificationId: message.notificationId,
+        ...errorFields(releaseError),
+      });
+    });
+    throw error;
+  }
+  await deps.repo.markSent(message.notificationId, deps.now());
+  log.info("notification sent", { eventId, notificationId: message.notificationId, channel: message.channel });
+  return true;
+}
+
+/**
+ * Recorded as sent in the claim itself, before the send: no redelivery, replay or expired claim
+ * sends it again. A send that fails is recorded as failed and logged, never retried (it may have
+ * gone out: the provider cannot tell us). Returns false when another delivery holds the claim.
+ */
+async function sendAtMostOnce(deps: ConsumerDeps, eventId: string, message: Outgoing, log: Logger): Promise<boolean> {
+  // Lost to another delivery: it is sent (or failed) already, and the next look finds it so.
+  if (!(await deps.repo.claimAsSent(message.notificationId, deps.now()))) return false;
+  try {
+    await deps.sender.send(message);
+  } catch (error) {
+    log.error("notification failed; sent at most once, so it is not retried", {
+      eventId,
+      notificationId: message.notificationId,
+      channel: message.channel,
+      ...errorFields(error),
+    });
+    await deps.repo.markFailed(message.notificationId, deps.now(), String(error)).catch((markError: unknown) => {
+      log.error("could not record the failure; the message stays recorded as sent", {
+        notificationId: message.notificationId,
+        ...errorFields(markError),
+      });
+    });
+    return true;
+  }
+  log.info("notification sent", { eventId, notificationId: message.notificationId, channel: message.channel });
+  return true;
 }
 
 /** Forgets old inbox rows, a few per batch (notifications stay unique by event and channel). */

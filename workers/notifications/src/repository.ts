@@ -39,6 +39,7 @@ interface NotificationRow {
   traceparent: string | null;
   created_at: string;
   sent_at: string | null;
+  failed_at: string | null;
 }
 
 function toNotification(row: NotificationRow): Notification {
@@ -53,6 +54,7 @@ function toNotification(row: NotificationRow): Notification {
     ...(row.order_id === null ? {} : { orderId: row.order_id }),
     createdAt: row.created_at,
     sentAt: row.sent_at,
+    ...(row.failed_at === null ? {} : { failedAt: row.failed_at }),
   };
 }
 
@@ -131,7 +133,7 @@ export class NotificationsRepository {
     const { results } = await this.db
       .prepare(
         `SELECT id, channel, to_address, subject, body, traceparent FROM notifications
-         WHERE event_id = ? AND sent_at IS NULL ORDER BY channel`,
+         WHERE event_id = ? AND sent_at IS NULL AND failed_at IS NULL ORDER BY channel`,
       )
       .bind(eventId)
       .all<{
@@ -166,6 +168,29 @@ export class NotificationsRepository {
       .bind(until, notificationId, now)
       .run();
     return result.meta.changes === 1;
+  }
+
+  /**
+   * For a message that must go at most once (SMS): claims it and records it as sent in one
+   * conditional write, before the send. Whatever happens afterwards, no delivery sends it again.
+   */
+  async claimAsSent(notificationId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .prepare(
+        `UPDATE notifications SET sent_at = ?, claimed_until = NULL
+         WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)`,
+      )
+      .bind(new Date(now).toISOString(), notificationId, now)
+      .run();
+    return result.meta.changes === 1;
+  }
+
+  /** An at-most-once message whose send failed after its claim: recorded, never retried. */
+  async markFailed(notificationId: string, now: number, reason: string): Promise<void> {
+    await this.db
+      .prepare("UPDATE notifications SET sent_at = NULL, claimed_until = NULL, failed_at = ?, failure = ? WHERE id = ?")
+      .bind(new Date(now).toISOString(), reason.slice(0, 500), notificationId)
+      .run();
   }
 
   async markSent(notificationId: string, now: number): Promise<void> {
@@ -210,7 +235,8 @@ export class NotificationsRepository {
     const params = options.cursor ? [options.cursor[0], options.cursor[0], options.cursor[1]] : [];
     const { results } = await this.db
       .prepare(
-        `SELECT id, channel, template, to_address, subject, body, event_id, order_id, traceparent, created_at, sent_at
+        `SELECT id, channel, template, to_address, subject, body, event_id, order_id, traceparent, created_at, sent_at,
+           failed_at
          FROM notifications WHERE user_id = ? ${after} ORDER BY created_at DESC, id DESC LIMIT ?`,
       )
       .bind(options.userId, ...params, options.limit + 1)

@@ -14,7 +14,14 @@ export interface Outgoing {
   traceparent: string | null;
 }
 
-/** Delivers one message; throws if it was not accepted (the message is then retried). */
+/**
+ * The channels whose provider takes an idempotency key (the email API: the notification id), so a
+ * send may be repeated after a lost answer or a failed write: those go exactly once. SMS APIs
+ * take none, so SMS goes at most once: recorded as sent before the send, never repeated.
+ */
+export const IDEMPOTENT_CHANNELS: ReadonlySet<Channel> = new Set(["email"]);
+
+/** Delivers one message; throws if it was not accepted. */
 export interface Sender {
   send(message: Outgoing): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { SagaPlan } from "../../../durable-objects/order-saga/order-saga";
 import type { CatalogRpc } from "../../shared/src/contracts/catalog";
+import { MAX_ORDER_TOTAL_CENTS } from "../../shared/src/contracts/common";
 import type { Order, PlaceOrder, SagaView } from "../../shared/src/contracts/orders";
 import type { Identity } from "../../shared/src/identity";
 import { newId } from "../../shared/src/ids";
@@ -95,6 +96,13 @@ export async function placeOrder(
   }));
   if (items.some((i) => !prices.has(i.productId))) return fail("unprocessable", "An item names an unknown product.");
   const totalCents = items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
+  // The order, its events and its payment share this cap: refuse here, before anything is written.
+  if (totalCents > MAX_ORDER_TOTAL_CENTS) {
+    return fail(
+      "unprocessable",
+      `The order total ${totalCents} exceeds the maximum of ${MAX_ORDER_TOTAL_CENTS} minor units; split it into smaller orders.`,
+    );
+  }
   const [currency] = currencies as unknown as [string];
   const now = deps.now?.() ?? new Date();
   const orderId = newId("ord", now.getTime());

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { BucketSpec, Window } from "../../../../durable-objects/rate-limiter/sliding-window";
 
-export type PolicyName = "anon" | "user" | "login";
+export type PolicyName = "anon" | "user" | "login" | "password";
 
 /**
  * A policy is written `limit/windowSeconds`, several windows separated by commas; the first is the
@@ -54,6 +54,54 @@ export function clientNetwork(ip: string | undefined): string {
     .map((g) => (g.includes(".") ? g : (Number.parseInt(g || "0", 16) || 0).toString(16)));
   while (prefix.length < 4) prefix.push("0");
   return `${prefix.join(":")}::/64`;
+}
+
+export type RateLimitPolicies = Record<PolicyName, BucketSpec>;
+
+/** Guessing a password: a login (by client network and email) or a password change (by user). */
+export const LOGIN_PATH = "/api/auth/login";
+export const PASSWORD_PATH = "/api/auth/password";
+
+export interface RateLimitRequest {
+  method: string;
+  path: string;
+  /** The verified `sub`, if a valid token came with the request. */
+  userId?: string | undefined;
+  /** `clientNetwork()` of the client's address. */
+  network: string;
+  /** For a login: the lowercased email it names ("" if none). */
+  email?: string | undefined;
+}
+
+export interface RateLimitPlan {
+  /** The RateLimiter object that decides: `ip:<network>` or `user:<sub>`. */
+  subject: string;
+  /** Every bucket of one object, decided together: if any refuses, none is charged. */
+  specs: BucketSpec[];
+  /** A brute-force guard is never skipped: when the limiter fails, the request is refused. */
+  failClosed: boolean;
+}
+
+/**
+ * Which object and buckets decide a request (SPEC.md section 3). A login counts under `anon` and
+ * `login:<email>` in its network's object; a password change (which tests the current password,
+ * so it is a guessing oracle like login) under `user` and `password` in its user's object.
+ */
+export function rateLimitPlan(request: RateLimitRequest, policies: RateLimitPolicies): RateLimitPlan {
+  const anonymous = `ip:${request.network}`;
+  if (request.method === "POST" && request.path === LOGIN_PATH) {
+    return {
+      subject: anonymous,
+      specs: [policies.anon, { ...policies.login, key: `login:${request.email ?? ""}` }],
+      failClosed: true,
+    };
+  }
+  if (request.userId === undefined) return { subject: anonymous, specs: [policies.anon], failClosed: false };
+  const subject = `user:${request.userId}`;
+  if (request.method === "POST" && request.path === PASSWORD_PATH) {
+    return { subject, specs: [policies.user, policies.password], failClosed: true };
+  }
+  return { subject, specs: [policies.user], failClosed: false };
 }
 
 /** RateLimit-Policy and RateLimit header values (IETF draft, structured-field lists). */

@@ -1,33 +1,77 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { HealthSchema } from "../../../shared/src/contracts/health";
+import type { Breaker } from "../../../shared/src/contracts/breaker";
+import { type Health, HealthDetailSchema, HealthSchema, type ServiceCheck } from "../../../shared/src/contracts/health";
 import { JwksSchema } from "../../../shared/src/contracts/users";
-import { errorFields } from "../../../shared/src/log";
+import { errorFields, type Logger } from "../../../shared/src/log";
 import { gatewayConfig } from "../config";
 import type { GatewayApp } from "../context";
+import { memoise } from "../health/memo";
+import { authorize } from "../middleware/authenticate";
 import { SERVICES, type ServiceName } from "../services";
+import { problem } from "./table";
 
-async function ping(check: () => Promise<unknown>, timeoutMs: number): Promise<"ok" | "down"> {
+/**
+ * How long one isolate reuses its answer to GET /health (SPEC.md section 2: "a second or two"):
+ * the route is anonymous and unlimited, so a burst must not become a burst on every service.
+ */
+export const HEALTH_MEMO_MS = 1500;
+
+/** Pings one service through its binding within `timeoutMs`; never throws. */
+async function checkService(env: Env, name: ServiceName, timeoutMs: number, log: Logger): Promise<ServiceCheck> {
+  const started = Date.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"down">((resolve) => {
-    timer = setTimeout(() => resolve("down"), timeoutMs);
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    return await Promise.race([check().then(() => "ok" as const), timeout]);
-  } catch {
-    return "down";
+    await Promise.race([SERVICES[name](env).health(), timeout]);
+    return { status: "ok", latencyMs: Date.now() - started };
+  } catch (error) {
+    log.warn("health check failed", { service: name, ...errorFields(error) });
+    const message = error instanceof Error ? error.message : String(error);
+    return { status: "down", latencyMs: Date.now() - started, error: message.slice(0, 300) };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
 }
 
+/** Every service at once, each within the configured timeout. */
+async function checkServices(env: Env, log: Logger): Promise<Record<ServiceName, ServiceCheck>> {
+  const { HEALTH_TIMEOUT_MS } = gatewayConfig(env);
+  const names = Object.keys(SERVICES) as ServiceName[];
+  const checks = await Promise.all(names.map((name) => checkService(env, name, HEALTH_TIMEOUT_MS, log)));
+  return Object.fromEntries(names.map((name, i) => [name, checks[i]])) as Record<ServiceName, ServiceCheck>;
+}
+
+const overall = (checks: Record<string, ServiceCheck>) =>
+  Object.values(checks).every((check) => check.status === "ok") ? ("ok" as const) : ("degraded" as const);
+
 const healthRoute = createRoute({
   method: "get",
   path: "/health",
-  summary: "Health of the gateway and every service behind it",
+  summary: "Health of the gateway and every service behind it (memoised per isolate for 1.5 s)",
   tags: ["platform"],
   responses: {
     200: { description: "Every service answered", content: { "application/json": { schema: HealthSchema } } },
     503: { description: "A service is down", content: { "application/json": { schema: HealthSchema } } },
+  },
+});
+
+const healthDetailRoute = createRoute({
+  method: "get",
+  path: "/api/admin/health",
+  summary: "Every service with its latency and error, and every circuit breaker; checked afresh (admins)",
+  tags: ["admin"],
+  security: [{ bearer: [] }],
+  middleware: [authorize("admin")] as const,
+  responses: {
+    200: {
+      description: "The detailed health (`status` says whether anything is down)",
+      content: { "application/json": { schema: HealthDetailSchema } },
+    },
+    401: problem("No or invalid access token"),
+    403: problem("Not an admin"),
+    429: problem("Rate limited"),
   },
 });
 
@@ -39,27 +83,39 @@ const jwksRoute = createRoute({
   responses: { 200: { description: "JWKS", content: { "application/json": { schema: JwksSchema } } } },
 });
 
-/** Health, JWKS: not rate limited, no authentication. */
+/**
+ * Health and JWKS: not rate limited, no authentication. GET /health answers from a per-isolate
+ * memo (one per app, and one app per isolate), so concurrent callers share one fan-out; the
+ * detailed view is an admin route under /api, rate limited like any other.
+ */
 export function mountPlatformRoutes(app: OpenAPIHono<GatewayApp>): void {
+  const memoisedHealth = memoise<Health>(HEALTH_MEMO_MS);
+
   app.openapi(healthRoute, async (c) => {
-    const { HEALTH_TIMEOUT_MS } = gatewayConfig(c.env);
-    const names = Object.keys(SERVICES) as ServiceName[];
-    const results = await Promise.all(
-      names.map((name) =>
-        ping(async () => {
-          try {
-            return await SERVICES[name](c.env).health();
-          } catch (error) {
-            c.get("log").warn("health check failed", { service: name, ...errorFields(error) });
-            throw error;
-          }
-        }, HEALTH_TIMEOUT_MS),
-      ),
-    );
-    const services = Object.fromEntries(names.map((name, i) => [name, results[i] ?? "down"]));
-    const status = results.every((r) => r === "ok") ? "ok" : "degraded";
+    const log = c.get("log");
+    const health = await memoisedHealth(async () => {
+      const checks = await checkServices(c.env, log);
+      const services = Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, check.status]));
+      return { status: overall(checks), services };
+    });
     c.header("cache-control", "no-store");
-    return c.json({ status, services }, status === "ok" ? 200 : 503);
+    return c.json(health, health.status === "ok" ? 200 : 503);
+  });
+
+  app.openapi(healthDetailRoute, async (c) => {
+    const log = c.get("log");
+    const [services, breakers] = await Promise.all([
+      checkServices(c.env, log),
+      c.env.RESILIENCE.breakers().then(
+        (list): Breaker[] | null => list,
+        (error: unknown) => {
+          log.warn("breakers unavailable for the health view", errorFields(error));
+          return null;
+        },
+      ),
+    ]);
+    c.header("cache-control", "no-store");
+    return c.json({ status: overall(services), checkedAt: new Date().toISOString(), services, breakers }, 200);
   });
 
   app.openapi(jwksRoute, async (c) => {

@@ -63,12 +63,13 @@ export const USER_ROUTES: ProxyRoute[] = [
   {
     method: "post",
     path: "/api/auth/password",
-    summary: "Change password (revokes every refresh token)",
+    summary: "Change password (revokes every refresh token); rate limited per user like login",
     tag: "auth",
     access: "user",
     service: users,
     body: ChangePasswordInputSchema,
     success: { status: 204, description: "Changed" },
+    errors: [401],
   },
   {
     method: "get",

@@ -3,7 +3,13 @@ import { decodeCursor } from "../cursor";
 
 /** ISO 4217 code; money is always integer minor units with its currency. */
 export const CurrencySchema = z.string().regex(/^[A-Z]{3}$/, { error: "Must be an ISO 4217 code like EUR." });
-export const CentsSchema = z.number().int().min(0).max(100_000_000);
+/**
+ * The largest order total in minor units (SPEC.md section 2): one cap for the order, its events and
+ * its payment, checked when the order is priced. No single price may exceed it either.
+ */
+export const MAX_ORDER_TOTAL_CENTS = 100_000_000;
+/** An amount of money in minor units: a price, an order's total, a payment. */
+export const CentsSchema = z.number().int().min(0).max(MAX_ORDER_TOTAL_CENTS);
 
 const ID_BODY = "[0-9a-hjkmnp-tv-z]{26}";
 export const idSchema = (prefix: string) =>

@@ -18,6 +18,8 @@ export const NotificationSchema = z
     orderId: OrderIdSchema.optional(),
     createdAt: z.string().meta({ description: "ISO 8601 time it was recorded" }),
     sentAt: z.string().nullable().meta({ description: "ISO 8601 time it was sent; null while pending" }),
+    /** SMS only: its send failed, and it is never retried (SMS is sent at most once). */
+    failedAt: z.string().optional().meta({ description: "ISO 8601 time its send failed (SMS only; not retried)" }),
   })
   .meta({ id: "Notification" });
 export type Notification = z.infer<typeof NotificationSchema>;

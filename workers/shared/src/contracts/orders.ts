@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { OrderIdSchema, ProductIdSchema, pageOf } from "./common";
+import { CentsSchema, OrderIdSchema, ProductIdSchema, pageOf } from "./common";
 
 export { OrderIdSchema };
 
@@ -77,7 +77,7 @@ export const OrderSchema = z
     status: OrderStatusSchema,
     reason: CancelReasonSchema.optional(),
     items: z.array(z.object({ productId: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() })),
-    totalCents: z.number().int(),
+    totalCents: CentsSchema,
     currency: z.string(),
     trackingNumber: z.string().optional(),
     createdAt: z.string(),
