@@ -468,7 +468,8 @@ async function cancelLater(order: Placed, id: string): Promise<void> {
 }
 
 async function shipLater(order: Placed, id: string): Promise<void> {
-  if (!(await untilConfirmed(order, id, 90_000))) return;
+  // an order placed in the outage is confirmed only after it (and after a restart)
+  if (!(await untilConfirmed(order, id, config.outageMs + 120_000))) return;
   const reply = await adminClient().call(`/api/orders/${id}/ship`, { json: {} });
   if (reply.status === 200) counters.ships++;
   else counters.shipRefused++; // 409: cancelled meanwhile
@@ -528,9 +529,8 @@ async function attack(): Promise<void> {
   });
   const placer = async () => {
     while (next < config.orders) {
-      const index = next++;
-      if (index === half) outageStarted();
-      await placeOne(index);
+      await placeOne(next++);
+      if (counters.placed + counters.gaveUp >= half) outageStarted(); // the outage starts halfway
     }
   };
   const placing = Promise.all(Array.from({ length: config.concurrency }, placer));
@@ -637,6 +637,38 @@ interface Notification {
   orderId?: string;
 }
 
+/** What is wrong with an order's story in the event log, given a count of its events by type. */
+function storyProblems(o: OrderView, count: (type: string) => number): string[] {
+  const problems: string[] = [];
+  if (count("order.created") !== 1) problems.push(`order.created x${count("order.created")}`);
+  const once = [
+    "order.confirmed",
+    "order.cancelled",
+    "order.shipped",
+    "stock.reserved",
+    "stock.committed",
+    "stock.released",
+    "payment.authorized",
+    "payment.captured",
+    "payment.voided",
+    "payment.refunded",
+  ];
+  for (const type of once) if (count(type) > 1) problems.push(`${type} x${count(type)}`);
+  const confirmed = count("order.confirmed") === 1;
+  const cancelled = count("order.cancelled") === 1;
+  const shipped = count("order.shipped") === 1;
+  const consistent =
+    o.status === "confirmed"
+      ? confirmed && !cancelled && !shipped
+      : o.status === "shipped"
+        ? confirmed && shipped && !cancelled
+        : o.status === "cancelled"
+          ? cancelled && !shipped
+          : !cancelled && !shipped;
+  if (!consistent) problems.push(`status ${o.status} with these order events`);
+  return problems;
+}
+
 type Row = { name: string; checked: number; violations: string[] };
 
 async function check(orders: Map<string, OrderView>): Promise<Row[]> {
@@ -697,6 +729,7 @@ async function check(orders: Map<string, OrderView>): Promise<Row[]> {
   const story = row("event log: each order's story once, consistent with its status");
   const ids = row("event log: no duplicate event ids");
   const orderList = [...orders.values()];
+  const storyDeadline = Date.now() + 60_000;
   const expectedMail = new Map<string, Set<string>>(); // user id -> "orderId type"
   await Promise.all(
     orderList.map(async (o) => {
@@ -718,37 +751,18 @@ async function check(orders: Map<string, OrderView>): Promise<Row[]> {
         money.violations.push(`${o.id} (cancelled): ${JSON.stringify(auths.map((x) => x.status))}`);
       }
 
-      const events = await adminClient().all<Envelope>(`/api/admin/events?subject=${o.id}`);
+      // The outbox relays within seconds: an incomplete story is read again for a while.
+      let events: Envelope[] = [];
+      let problems: string[] = [];
       const count = (type: string) => events.filter((e) => e.type === type).length;
+      do {
+        if (problems.length) await sleep(5_000);
+        events = await adminClient().all<Envelope>(`/api/admin/events?subject=${o.id}`);
+        problems = storyProblems(o, count);
+      } while (problems.length && Date.now() < storyDeadline);
       if (new Set(events.map((e) => e.id)).size !== events.length) ids.violations.push(o.id);
-      const problems: string[] = [];
-      if (count("order.created") !== 1) problems.push(`order.created x${count("order.created")}`);
-      const once = [
-        "order.confirmed",
-        "order.cancelled",
-        "order.shipped",
-        "stock.reserved",
-        "stock.committed",
-        "stock.released",
-        "payment.authorized",
-        "payment.captured",
-        "payment.voided",
-        "payment.refunded",
-      ];
-      for (const type of once) if (count(type) > 1) problems.push(`${type} x${count(type)}`);
-      const confirmed = count("order.confirmed") === 1;
-      const cancelled = count("order.cancelled") === 1;
-      const shipped = count("order.shipped") === 1;
-      const consistent =
-        o.status === "confirmed"
-          ? confirmed && !cancelled && !shipped
-          : o.status === "shipped"
-            ? confirmed && shipped && !cancelled
-            : o.status === "cancelled"
-              ? cancelled && !shipped
-              : !cancelled && !shipped;
-      if (!consistent) problems.push(`status ${o.status} but events ${events.map((e) => e.type).join(",")}`);
-      if (problems.length) story.violations.push(`${o.id}: ${problems.join("; ")}`);
+      if (problems.length)
+        story.violations.push(`${o.id}: ${problems.join("; ")} (${events.map((e) => e.type).join(",")})`);
 
       const netCaptured = count("payment.captured") - count("payment.refunded");
       const hold = count("payment.authorized") - count("payment.voided") - count("payment.captured");
