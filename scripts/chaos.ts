@@ -890,7 +890,7 @@ try {
   });
   const violations = printTable(rows);
   console.log(
-    `\n${orders.size} orders (${[...orders.values()].filter((o) => o.status !== "cancelled").length} kept), ` +
+    `\n${orders.size} orders (${[...orders.values()].filter((o) => o.status === "confirmed" || o.status === "shipped").length} kept), ` +
       `${counters.duplicates} duplicated, ${counters.cancels} cancelled by customers, ${counters.ships} shipped; ` +
       `restart: ${restartNote}; dependency faults: ${dependencyFaults ? "on" : "refused by the gateway (psp only)"}; ` +
       `duration ${elapsed()}`,
