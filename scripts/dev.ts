@@ -3,17 +3,27 @@
  * migrations, seeds the admin account, then runs every Worker in one `wrangler dev` and reports
  * ready once the gateway's /health answers ok. State lives in .wrangler/state and is reused.
  *
- * Env: PORT (default 8787), SEED_ADMIN_EMAIL (admin@example.com), SEED_ADMIN_PASSWORD
- * (admin-dev-password).
+ * Env: PORT (default 8787), PSP_PORT (the simulator's, default PORT + 1), SEED_ADMIN_EMAIL
+ * (admin@example.com), SEED_ADMIN_PASSWORD (admin-dev-password).
+ *
+ * `--var <worker>:<NAME>=<value>` (repeatable) overrides one of a Worker's [vars] for this run only,
+ * e.g. `npm run dev -- --var shop-orders:SAGA_DEADLINE_MS=20000` (`npm run chaos` uses it).
+ * wrangler's own `--var` reaches only the first config of a multi-config `wrangler dev`, so such a
+ * Worker (and payments when the simulator is not on 8788) runs from a copy of its config written
+ * beside it (`.wrangler-dev-<port>.toml`, git-ignored, removed on exit): same folder, so the same
+ * paths and `.dev.vars`; nothing persists into the normal dev configuration.
  */
 import { spawn } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
 import { adminSql } from "./admin.ts";
 import { copyDocsAssets } from "./copy-docs-assets.ts";
 import { ensureDevVars } from "./dev-vars.ts";
 import {
   PSP_SIM,
-  PSP_SIM_PORT,
   PSP_STATE_DIR,
+  pspPort,
   ROOT,
   STATE_DIR,
   WORKERS,
@@ -23,6 +33,67 @@ import {
 } from "./lib.ts";
 
 const port = Number(process.env.PORT ?? 8787);
+const PSP_SIM_PORT = pspPort(port);
+const { values: flags } = parseArgs({ options: { var: { type: "string", multiple: true } } });
+
+/** Per Worker name, the [vars] this run overrides. */
+function varOverrides(): Map<string, Record<string, string>> {
+  const overrides = new Map<string, Record<string, string>>();
+  const add = (worker: string, name: string, value: string) => {
+    if (!WORKERS.some((w) => w.name === worker)) throw new Error(`--var: no Worker named ${worker}`);
+    overrides.set(worker, { ...overrides.get(worker), [name]: value });
+  };
+  for (const spec of flags.var ?? []) {
+    const match = /^([a-z-]+):([A-Z0-9_]+)=(.*)$/.exec(spec);
+    if (!match) throw new Error(`--var ${spec}: expected <worker>:<NAME>=<value>`);
+    add(match[1] as string, match[2] as string, match[3] as string);
+  }
+  if (PSP_SIM_PORT !== 8788) {
+    // The committed payments config points at the simulator on its default port.
+    add("shop-payments", "PSP_ENDPOINTS", `a=http://127.0.0.1:${PSP_SIM_PORT}/a,b=http://127.0.0.1:${PSP_SIM_PORT}/b`);
+    add("shop-payments", "PSP_ADMIN_URL", `http://127.0.0.1:${PSP_SIM_PORT}/admin`);
+  }
+  return overrides;
+}
+
+/** Sets `vars` in the [vars] table of a wrangler.toml text (replacing or adding each line). */
+function withVars(toml: string, vars: Record<string, string>): string {
+  const lines = toml.split("\n");
+  let start = lines.findIndex((line) => line.trim() === "[vars]");
+  if (start < 0) {
+    lines.push("", "[vars]");
+    start = lines.length - 1;
+  }
+  let end = lines.findIndex((line, i) => i > start && line.trim().startsWith("["));
+  if (end < 0) end = lines.length;
+  for (const [name, value] of Object.entries(vars)) {
+    const at = lines.findIndex((line, i) => i > start && i < end && new RegExp(`^${name}\\s*=`).test(line));
+    const line = `${name} = ${JSON.stringify(value)}`;
+    if (at >= 0) lines[at] = line;
+    else {
+      lines.splice(start + 1, 0, line);
+      end++;
+    }
+  }
+  return lines.join("\n");
+}
+
+const derivedConfigs: string[] = [];
+
+/** The config to run a Worker from: its own, or a copy beside it with this run's [vars]. */
+function devConfig(worker: { name: string; config: string }, overrides: Map<string, Record<string, string>>): string {
+  const vars = overrides.get(worker.name);
+  if (!vars) return worker.config;
+  const derived = join(dirname(worker.config), `.wrangler-dev-${port}.toml`);
+  writeFileSync(join(ROOT, derived), withVars(readFileSync(join(ROOT, worker.config), "utf8"), vars));
+  derivedConfigs.push(join(ROOT, derived));
+  console.log(`${worker.name}: ${Object.keys(vars).join(", ")} set for this run (${derived})`);
+  return derived;
+}
+
+function removeDerivedConfigs(): void {
+  for (const file of derivedConfigs) rmSync(file, { force: true });
+}
 const admin = {
   email: process.env.SEED_ADMIN_EMAIL ?? "admin@example.com",
   password: process.env.SEED_ADMIN_PASSWORD ?? "admin-dev-password",
@@ -97,7 +168,8 @@ async function waitFor(
 }
 
 await prepare();
-// The payment provider's stand-in: its own wrangler dev on a fixed port, reached over HTTP.
+const overrides = varOverrides();
+// The payment provider's stand-in: its own wrangler dev on its own port, reached over HTTP.
 const [pspCmd, pspArgs] = wranglerArgs([
   "dev",
   "-c",
@@ -117,7 +189,7 @@ const [cmd, args] = wranglerArgs([
   "dev",
   ...WORKERS.slice()
     .reverse()
-    .flatMap((w) => ["-c", w.config]), // the gateway first: only the first config gets the port
+    .flatMap((w) => ["-c", devConfig(w, overrides)]), // the gateway first: only the first config gets the port
   "--port",
   String(port),
   "--ip",
@@ -133,6 +205,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     psp.kill(signal);
   });
 }
+process.on("exit", removeDerivedConfigs);
 child.on("exit", (code) => {
   psp.kill("SIGTERM");
   process.exit(code ?? 0);

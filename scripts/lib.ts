@@ -11,7 +11,13 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
 /** The local stand-in for a payment provider: run by `npm run dev` and the tests, never deployed. */
 export const PSP_SIM = { name: "shop-psp-sim", config: "workers/psp-sim/wrangler.toml", d1: [] as string[] };
-export const PSP_SIM_PORT = 8788;
+/**
+ * The simulator's port: PSP_PORT, else the gateway's port + 1 (8788 beside the default 8787), so
+ * several systems (a user's dev, smoke, chaos) can run side by side.
+ */
+export function pspPort(gatewayPort: number): number {
+  return Number(process.env.PSP_PORT || gatewayPort + 1);
+}
 
 /** Every Worker, in deploy order (SPEC.md section 1): bound Workers before the ones that bind them. */
 export const WORKERS: readonly { name: string; config: string; d1: readonly string[] }[] = [
