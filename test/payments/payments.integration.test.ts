@@ -10,6 +10,7 @@ import {
   payments,
   setFaults,
   simAuthorization,
+  simFetch,
   trail,
 } from "./helpers";
 
@@ -189,10 +190,62 @@ describe("void", () => {
     expect(await providerEffects(payment.orderId, "void")).toBe(1);
   });
 
-  it("is a no-op success returning null for an order that never had a payment", async () => {
+  it("is a no-op success returning null for an order that never had a payment, after asking the provider", async () => {
     const orderId = newOrderId();
     expect(expectOk(await payments.void(orderId))).toBeNull();
+    expect(trail(await ledger(orderId))).toEqual([expect.stringMatching(/^lookup:[ab]:ok$/)]);
+  });
+
+  it("with no payment row, looks the authorisation up by reference and voids one our ledger never heard of", async () => {
+    // The provider authorised, but our write of the answer was lost (the batch failed, or the
+    // call died on its way back): no payment row and no attempt in the ledger.
+    const orderId = newOrderId();
+    const held = await simFetch("/a/v1/authorizations", {
+      method: "POST",
+      json: { reference: orderId, amountCents: 1234, currency: "EUR" },
+    });
+    expect(held.status).toBe(201);
     expect(await ledger(orderId)).toHaveLength(0);
+
+    const voided = expectOk(await payments.void(orderId));
+    expect(voided).toMatchObject({ orderId, status: "voided", amountCents: 1234 });
+    expect((await simAuthorization(orderId))?.status).toBe("voided");
+    expect(await payments.payment(orderId)).toMatchObject({ status: "voided" });
+  });
+
+  it("a void that found nothing looks again after a delay, and voids an authorisation the provider made late", async () => {
+    const orderId = newOrderId();
+    expect(expectOk(await payments.void(orderId))).toBeNull();
+    // The provider processes the timed-out authorisation only now.
+    const late = await simFetch("/b/v1/authorizations", {
+      method: "POST",
+      json: { reference: orderId, amountCents: 990, currency: "EUR" },
+    });
+    expect(late.status).toBe(201);
+    const reconciler = env.VOID_RECONCILER.getByName("reconciler");
+    // Not due yet: nothing happens.
+    expect((await reconciler.run(Date.now())).checked).not.toContain(orderId);
+    expect((await simAuthorization(orderId))?.status).toBe("authorized");
+    // Past the delay (VOID_RECHECK_DELAY_MS): the check voids it, once.
+    const run = await reconciler.run(Date.now() + 24 * 60 * 60 * 1000);
+    expect(run.voided).toContain(orderId);
+    expect((await simAuthorization(orderId))?.status).toBe("voided");
+    expect(await payments.payment(orderId)).toMatchObject({ status: "voided", amountCents: 990 });
+    const again = await reconciler.run(Date.now() + 24 * 60 * 60 * 1000);
+    expect(again.checked).not.toContain(orderId);
+    expect(await providerEffects(orderId, "void")).toBe(1);
+  });
+
+  it("a second look that finds nothing again ends the check", async () => {
+    const orderId = newOrderId();
+    expect(expectOk(await payments.void(orderId))).toBeNull();
+    const reconciler = env.VOID_RECONCILER.getByName("reconciler");
+    const run = await reconciler.run(Date.now() + 24 * 60 * 60 * 1000);
+    expect(run.checked).toContain(orderId);
+    expect(run.voided).not.toContain(orderId);
+    expect(await payments.payment(orderId)).toBeNull();
+    const again = await reconciler.run(Date.now() + 24 * 60 * 60 * 1000);
+    expect(again.checked).not.toContain(orderId);
   });
 
   it("is a conflict for a captured payment", async () => {

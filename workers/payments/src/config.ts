@@ -13,6 +13,8 @@ export interface PaymentsConfig {
   maxAttempts: number;
   faultsEnabled: boolean;
   adminUrl: string | null;
+  /** How long after a void that found nothing it looks again. */
+  voidRecheckDelayMs: number;
 }
 
 const NAME = /^[a-z0-9-]{1,32}$/;
@@ -63,6 +65,7 @@ const ConfigSchema = z.object({
   PSP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10),
   PSP_ADMIN_URL: z.string().optional(),
   FAULTS_ENABLED: z.string().optional(),
+  VOID_RECHECK_DELAY_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 /** The vars of wrangler.toml this module reads (the Worker's Env has them all). */
@@ -74,6 +77,7 @@ export interface PaymentsVars {
   PSP_MAX_ATTEMPTS: string;
   PSP_ADMIN_URL?: string;
   FAULTS_ENABLED?: string;
+  VOID_RECHECK_DELAY_MS?: string;
 }
 
 /**
@@ -94,5 +98,6 @@ export function paymentsConfig(vars: PaymentsVars): PaymentsConfig {
     maxAttempts: config.PSP_MAX_ATTEMPTS,
     faultsEnabled: config.FAULTS_ENABLED === "true",
     adminUrl: config.PSP_ADMIN_URL ? config.PSP_ADMIN_URL.replace(/\/+$/, "") : null,
+    voidRecheckDelayMs: config.VOID_RECHECK_DELAY_MS,
   };
 }

@@ -1,6 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { Outbox } from "../../../queues/outbox";
-import { BreakerClient } from "../../shared/src/breaker-client";
 import { type CallContext, OrderIdSchema, traceparentOf } from "../../shared/src/contracts/common";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import {
@@ -14,29 +13,14 @@ import {
 import { problemResponse } from "../../shared/src/problem";
 import { fail, type Result } from "../../shared/src/result";
 import { parseResult } from "../../shared/src/validation";
-import { Balancer } from "./balancer";
-import { type ProviderEndpoint, paymentsConfig } from "./config";
+import { paymentsConfig } from "./config";
+import { deps } from "./deps";
 import * as payments from "./payments";
-import { ProviderClient, putProviderFaults } from "./provider-client";
-import { PaymentsRepository, type StoredAttempt } from "./repository";
+import { putProviderFaults } from "./provider-client";
+import type { StoredAttempt } from "./repository";
 
 export { OutboxRelay } from "./outbox-relay";
-
-// Per isolate, so they outlive a request: the breakers' cache of `closed` answers, the
-// round-robin cursor and the in-flight counts.
-let breakers: BreakerClient | undefined;
-let balancer: Balancer<ProviderEndpoint> | undefined;
-
-/** One call's dependencies; its status changes stage their events in `outbox`. */
-function deps(env: Env, outbox = new Outbox(env, "shop-payments", null)): payments.PaymentsDeps {
-  const config = paymentsConfig(env);
-  breakers ??= new BreakerClient(() => env.CIRCUIT_BREAKER);
-  balancer ??= new Balancer(config.strategy, config.endpoints);
-  return {
-    repo: new PaymentsRepository(env.DB, outbox),
-    provider: new ProviderClient({ balancer, breakers, timeoutMs: config.timeoutMs, maxAttempts: config.maxAttempts }),
-  };
-}
+export { VoidReconciler } from "./void-reconciler";
 
 /**
  * shop-payments. Its surface is RPC (other Workers call it over service bindings); it has no

@@ -18,6 +18,8 @@ export interface PaymentsDeps {
   repo: PaymentsRepository;
   provider: ProviderClient;
   now?: () => Date;
+  /** Schedules the second look of a void that found nothing at the provider. */
+  scheduleRecheck?: (orderId: string) => Promise<void>;
 }
 
 type Action = "capture" | "void" | "refund";
@@ -63,9 +65,11 @@ export async function refund(deps: PaymentsDeps, orderId: string): Promise<Resul
 
 /**
  * Releases the authorisation. A no-op success for a declined or voided payment, and `null` when
- * the order has none. If we have no payment but did send an authorisation that never answered (a
- * timeout), the provider may hold one we never heard of: we look it up by reference and void it,
- * so that no hold is left on the customer's card.
+ * the order has none. Without a payment row we never trust our own ledger to say that nothing was
+ * authorised (the provider may have acted on a call whose answer, or whose write, we lost): the
+ * provider is asked by reference (our order id) and what it holds is voided. When it holds
+ * nothing, one more look is scheduled after a delay (`scheduleRecheck`), since a provider may
+ * still process a request it received late.
  */
 export async function voidPayment(deps: PaymentsDeps, orderId: string): Promise<Result<Payment | null>> {
   const stored = await deps.repo.find(orderId);
@@ -73,8 +77,23 @@ export async function voidPayment(deps: PaymentsDeps, orderId: string): Promise<
     if (stored.status === "declined" || stored.status === "voided") return ok(stored);
     return move(deps, orderId, "void");
   }
-  const attempts = await deps.repo.attempts(orderId);
-  if (!mayHaveAuthorized(attempts)) return ok(null);
+  const found = await voidByReference(deps, orderId);
+  if (found.ok && found.value === null) await deps.scheduleRecheck?.(orderId);
+  return found;
+}
+
+/**
+ * The second look of a void that found nothing: what the provider holds for `orderId` now is
+ * voided (and recorded); nothing is still nothing. A failure is for the caller to retry.
+ */
+export async function recheckVoid(deps: PaymentsDeps, orderId: string): Promise<Result<Payment | null>> {
+  const stored = await deps.repo.find(orderId);
+  if (stored) return stored.status === "authorized" ? move(deps, orderId, "void") : ok(stored);
+  return voidByReference(deps, orderId);
+}
+
+/** Looks the authorisation up by reference and voids it if it is held; stores what it found. */
+async function voidByReference(deps: PaymentsDeps, orderId: string): Promise<Result<Payment | null>> {
   const lookup = await deps.provider.lookup(orderId);
   if (!lookup.result.ok) return failed(deps, orderId, lookup);
   const found = lookup.result.value;
@@ -165,11 +184,6 @@ function newPayment(deps: PaymentsDeps, auth: ProviderAuthorization): Payment {
     createdAt: now,
     updatedAt: now,
   };
-}
-
-/** An authorisation was sent and its answer may have been lost (a success is always stored). */
-function mayHaveAuthorized(attempts: StoredAttempt[]): boolean {
-  return attempts.some((a) => a.operation === "authorize" && (a.outcome === "timeout" || a.outcome === "error"));
 }
 
 async function failed<T>(deps: PaymentsDeps, orderId: string, call: ProviderCall<unknown>): Promise<Result<T>> {

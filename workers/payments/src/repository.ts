@@ -183,6 +183,39 @@ export class PaymentsRepository {
     return results.map(toAttempt);
   }
 
+  /** Asks for a second look at the provider for `orderId` at `dueAt` (once: a pending check stays). */
+  async scheduleVoidCheck(orderId: string, dueAt: string): Promise<void> {
+    await this.db
+      .prepare("INSERT INTO void_checks (order_id, due_at) VALUES (?, ?) ON CONFLICT (order_id) DO NOTHING")
+      .bind(orderId, dueAt)
+      .run();
+  }
+
+  async dueVoidChecks(now: string, limit: number): Promise<{ orderId: string; failures: number }[]> {
+    const { results } = await this.db
+      .prepare("SELECT order_id, failures FROM void_checks WHERE due_at <= ? ORDER BY due_at LIMIT ?")
+      .bind(now, limit)
+      .all<{ order_id: string; failures: number }>();
+    return results.map((r) => ({ orderId: r.order_id, failures: r.failures }));
+  }
+
+  async postponeVoidCheck(orderId: string, dueAt: string): Promise<void> {
+    await this.db
+      .prepare("UPDATE void_checks SET due_at = ?, failures = failures + 1 WHERE order_id = ?")
+      .bind(dueAt, orderId)
+      .run();
+  }
+
+  async deleteVoidCheck(orderId: string): Promise<void> {
+    await this.db.prepare("DELETE FROM void_checks WHERE order_id = ?").bind(orderId).run();
+  }
+
+  /** When the next check is due, or null when none is pending. */
+  async nextVoidCheckAt(): Promise<string | null> {
+    const row = await this.db.prepare("SELECT MIN(due_at) AS at FROM void_checks").first<{ at: string | null }>();
+    return row?.at ?? null;
+  }
+
   #select(orderId: string): D1PreparedStatement {
     return this.db
       .prepare(
