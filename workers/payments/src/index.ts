@@ -15,7 +15,7 @@ import {
 import { problemResponse } from "../../shared/src/problem";
 import { fail, ok, type Result } from "../../shared/src/result";
 import { Balancer } from "./balancer";
-import { type ProviderEndpoint, paymentsConfig } from "./config";
+import { type ProviderEndpoint, paymentsConfig, providerApiKey } from "./config";
 import * as payments from "./payments";
 import { ProviderClient, putProviderFaults } from "./provider-client";
 import { PaymentsRepository, type StoredAttempt } from "./repository";
@@ -34,7 +34,13 @@ function deps(env: Env, outbox = new Outbox(env, "shop-payments", null)): paymen
   balancer ??= new Balancer(config.strategy, config.endpoints);
   return {
     repo: new PaymentsRepository(env.DB, outbox),
-    provider: new ProviderClient({ balancer, breakers, timeoutMs: config.timeoutMs, maxAttempts: config.maxAttempts }),
+    provider: new ProviderClient({
+      balancer,
+      breakers,
+      timeoutMs: config.timeoutMs,
+      maxAttempts: config.maxAttempts,
+      apiKey: providerApiKey(env),
+    }),
   };
 }
 
