@@ -40,7 +40,10 @@ const median = (values: number[]) => {
 };
 
 /** Applies migrations as the tests' applyD1Migrations does: each file's statements in one batch. */
-async function migrate(db: Awaited<ReturnType<Miniflare["getD1Database"]>>, migrations: Awaited<ReturnType<typeof usersMigrations>>): Promise<void> {
+async function migrate(
+  db: Awaited<ReturnType<Miniflare["getD1Database"]>>,
+  migrations: Awaited<ReturnType<typeof usersMigrations>>,
+): Promise<void> {
   for (const migration of migrations) {
     await db.batch(migration.queries.map((query) => db.prepare(query)));
   }
