@@ -18,20 +18,15 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { auxWorker, eventsAuxWorker, eventsMigrations, usersMigrations } from "../test/support/node-config.ts";
 import { copyDocsAssets } from "./copy-docs-assets.ts";
 import { generateSigningKey } from "./keys.ts";
-import { ROOT, wrangler } from "./lib.ts";
+import { ROOT, run, wrangler } from "./lib.ts";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const scratch = mkdtempSync(join(tmpdir(), "edge-shop-bench-"));
-
-async function build(name: string, config: string): Promise<string> {
-  const outdir = join(scratch, name);
-  await wrangler(["deploy", "--dry-run", "--outdir", outdir, "-c", config], { quiet: true });
-  return outdir;
-}
 
 function vars(config: string): Record<string, string> {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, config));
@@ -44,9 +39,38 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
+/** Applies migrations as the tests' applyD1Migrations does: each file's statements in one batch. */
+async function migrate(
+  db: Awaited<ReturnType<Miniflare["getD1Database"]>>,
+  migrations: Awaited<ReturnType<typeof usersMigrations>>,
+): Promise<void> {
+  for (const migration of migrations) {
+    await db.batch(migration.queries.map((query) => db.prepare(query)));
+  }
+}
+
+/** A request that must answer `status` before anything is measured; otherwise the bench stops. */
+async function expectStatus(response: Response, status: number, what: string): Promise<Response> {
+  if (response.status !== status) {
+    throw new Error(
+      `${what} answered ${response.status}, expected ${status}: ${(await response.text()).slice(0, 500)}`,
+    );
+  }
+  return response;
+}
+
+// The auxiliary Workers exactly as `npm test` builds them (.test-workers), the gateway the same way.
 copyDocsAssets();
-const gatewayDir = await build("shop-gateway", "wrangler.toml");
-const usersDir = await build("shop-users", "workers/users/wrangler.toml");
+await run(
+  process.execPath,
+  [join(ROOT, "scripts", "build-test-workers.ts")],
+  { cwd: ROOT, env: process.env },
+  {
+    quiet: true,
+  },
+);
+const gatewayDir = join(scratch, "shop-gateway");
+await wrangler(["deploy", "--dry-run", "--outdir", gatewayDir, "-c", "wrangler.toml"], { quiet: true });
 const signingKey = await generateSigningKey();
 // The limiter runs for every /api request, but with quotas no benchmark reaches.
 const unlimited = {
@@ -72,56 +96,68 @@ const mf = new Miniflare(
         durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
         serviceBindings: { USERS: "shop-users" },
       },
-      {
-        name: "shop-users",
-        modules: true,
-        scriptPath: join(usersDir, "index.js"),
-        modulesRoot: usersDir,
-        compatibilityDate: "2026-11-01",
-        bindings: {
-          ...vars("workers/users/wrangler.toml"),
-          JWT_SIGNING_KEY: signingKey,
-          JWT_PREVIOUS_PUBLIC_KEYS: "[]",
-        },
-        d1Databases: { DB: "bench-users-db" },
-      },
+      // shop-users with every binding of its config (its outbox, queue and shop-events included).
+      auxWorker("shop-users", "users", {
+        bindings: { JWT_SIGNING_KEY: signingKey, JWT_PREVIOUS_PUBLIC_KEYS: "[]" },
+      }),
+      eventsAuxWorker(),
     ],
   } as never),
 );
 
 try {
   const url = await mf.ready;
-  const db = await mf.getD1Database("DB", "shop-users");
-  const migration = await import("node:fs").then((fs) =>
-    fs.readFileSync(join(ROOT, "d1", "users", "migrations", "0001_users.sql"), "utf8"),
-  );
-  await db.exec(migration.replace(/--.*$/gm, "").replace(/\s*\n\s*/g, " "));
+  await migrate(await mf.getD1Database("DB", "shop-users"), await usersMigrations());
+  await migrate(await mf.getD1Database("DB", "shop-events"), await eventsMigrations());
 
   const json = { "content-type": "application/json" };
   const credentials = { email: "bench@example.com", password: "bench-password-123" };
-  await mf.dispatchFetch(new URL("/api/auth/register", url), {
-    method: "POST",
-    headers: json,
-    body: JSON.stringify({ ...credentials, name: "Bench" }),
-  });
-  const login = await mf.dispatchFetch(new URL("/api/auth/login", url), {
-    method: "POST",
-    headers: json,
-    body: JSON.stringify(credentials),
-  });
+  await expectStatus(
+    await mf.dispatchFetch(new URL("/api/auth/register", url), {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ ...credentials, name: "Bench" }),
+    }),
+    201,
+    "POST /api/auth/register",
+  );
+  const login = await expectStatus(
+    await mf.dispatchFetch(new URL("/api/auth/login", url), {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify(credentials),
+    }),
+    200,
+    "POST /api/auth/login",
+  );
   const { accessToken } = (await login.json()) as { accessToken: string };
 
   const scenarios = [
     // /health pings every service, and only users runs here: the JWKS is the baseline instead.
-    { name: "GET /.well-known/jwks.json (baseline: gateway + users RPC)", path: "/.well-known/jwks.json", headers: {} },
+    {
+      name: "GET /.well-known/jwks.json (baseline: gateway + users RPC)",
+      path: "/.well-known/jwks.json",
+      headers: {},
+      status: 200,
+    },
     {
       name: "GET /api/users/me (JWT verify + RateLimiter DO + forward + D1)",
       path: "/api/users/me",
       headers: { authorization: `Bearer ${accessToken}` },
+      status: 200,
     },
-    { name: "GET /api/nope (anonymous: RateLimiter DO + 404 problem)", path: "/api/nope", headers: {} },
+    { name: "GET /api/nope (anonymous: RateLimiter DO + 404 problem)", path: "/api/nope", headers: {}, status: 404 },
   ];
+  // Each scenario answers what it should before it is measured: a bench of 401s measures nothing.
+  for (const scenario of scenarios) {
+    await expectStatus(
+      await mf.dispatchFetch(new URL(scenario.path, url), { headers: scenario.headers }),
+      scenario.status,
+      `GET ${scenario.path}`,
+    );
+  }
   const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; non2xx: number }>();
+  const unexpected: string[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const scenario of scenarios) {
       const run = await autocannon({
@@ -134,7 +170,8 @@ try {
       entry.rps.push(run.requests.average);
       entry.p50.push(run.latency.p50);
       entry.p99.push(run.latency.p99);
-      entry.non2xx += scenario.path === "/api/nope" ? 0 : run.non2xx;
+      // Answers other than the expected status (autocannon counts 2xx and the rest apart).
+      entry.non2xx += scenario.status < 300 ? run.non2xx : run["2xx"];
       results.set(scenario.name, entry);
       console.log(
         `round ${round}: ${scenario.path} ${run.requests.average.toFixed(0)} req/s, p50 ${run.latency.p50} ms`,
@@ -151,7 +188,11 @@ try {
     console.log(
       `| ${name} | ${rps.toFixed(0)} | ${median(entry.p50)} | ${median(entry.p99)} | ${(rps / baseline).toFixed(2)} |`,
     );
-    if (entry.non2xx > 0) console.log(`  warning: ${entry.non2xx} unexpected non-2xx answers`);
+    if (entry.non2xx > 0) unexpected.push(`${name}: ${entry.non2xx} answers with another status than expected`);
+  }
+  if (unexpected.length > 0) {
+    console.error(`\nbench failed:\n- ${unexpected.join("\n- ")}`);
+    process.exitCode = 1;
   }
 } finally {
   await mf.dispose();

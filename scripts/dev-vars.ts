@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateSigningKey } from "./keys.ts";
+import { generateApiKey, generateSigningKey } from "./keys.ts";
 import { ROOT } from "./lib.ts";
 
 function parse(text: string): Map<string, string> {
@@ -35,12 +35,23 @@ async function ensure(file: string, wanted: Record<string, () => Promise<string>
 
 const faultsOn = { FAULTS_ENABLED: async () => "true" };
 
+/** The one key payments sends and the simulator checks: whichever .dev.vars has it, else a new one. */
+async function sharedApiKey(): Promise<string> {
+  for (const file of ["workers/payments/.dev.vars", "workers/psp-sim/.dev.vars"]) {
+    const path = join(ROOT, file);
+    const key = existsSync(path) ? parse(readFileSync(path, "utf8")).get("PSP_API_KEY") : undefined;
+    if (key) return key.replace(/^'(.*)'$/, "$1");
+  }
+  return generateApiKey();
+}
+
 export async function ensureDevVars(): Promise<void> {
   // Fault injection exists only locally: the committed configs all say "false".
   await ensure(".dev.vars", faultsOn);
   await ensure("workers/orders/.dev.vars", faultsOn);
-  await ensure("workers/payments/.dev.vars", faultsOn);
-  await ensure("workers/psp-sim/.dev.vars", faultsOn);
+  const apiKey = await sharedApiKey();
+  await ensure("workers/payments/.dev.vars", { ...faultsOn, PSP_API_KEY: async () => apiKey });
+  await ensure("workers/psp-sim/.dev.vars", { ...faultsOn, PSP_API_KEY: async () => apiKey });
   await ensure("workers/users/.dev.vars", {
     JWT_SIGNING_KEY: generateSigningKey,
     JWT_PREVIOUS_PUBLIC_KEYS: async () => "[]",

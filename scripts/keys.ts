@@ -18,3 +18,8 @@ if (import.meta.main) {
   // `node scripts/keys.ts`: prints a new private signing key (JWK JSON) for a manual rotation.
   console.log(await generateSigningKey());
 }
+
+/** A random provider API key (PSP_API_KEY): 32 bytes, base64url. */
+export async function generateApiKey(): Promise<string> {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+}

@@ -9,7 +9,7 @@ export const STATE_DIR = join(ROOT, ".wrangler", "state");
 export const PSP_STATE_DIR = join(ROOT, ".wrangler", "psp-sim");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
-/** The local stand-in for a payment provider: run by `npm run dev` and the tests, never deployed. */
+/** The stand-in for a payment provider: `npm run dev`, the tests, and staging; never production. */
 export const PSP_SIM = { name: "shop-psp-sim", config: "workers/psp-sim/wrangler.toml", d1: [] as string[] };
 /**
  * The simulator's port: PSP_PORT, else the gateway's port + 1 (8788 beside the default 8787), so
@@ -30,9 +30,6 @@ export const WORKERS: readonly { name: string; config: string; d1: readonly stri
   { name: "shop-notifications", config: "workers/notifications/wrangler.toml", d1: ["notifications-db"] },
   { name: "shop-gateway", config: "wrangler.toml", d1: [] },
 ];
-
-/** Every queue, with its dead-letter twin (queues/README.md): created before the Workers deploy. */
-export const QUEUES = ["shop-events", "shop-events-dlq", "shop-notifications", "shop-notifications-dlq"] as const;
 
 /** Offline-friendly wrangler: no Request.cf fetch, no telemetry. */
 export const WRANGLER_ENV = {

@@ -38,6 +38,8 @@ export function simFetch(path: string, init: RequestInit & { json?: unknown } = 
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined) headers.set("content-type", "application/json");
+  // The provider API wants the key payments sends; a test that sets its own header keeps it.
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${env.PSP_API_KEY}`);
   return fetch(`${SIM}${path}`, {
     ...rest,
     headers,
@@ -86,7 +88,7 @@ export async function paymentRows(orderId: string): Promise<number> {
  */
 export function depsFor(
   names: string[],
-  options: { strategy?: Strategy; maxAttempts?: number; timeoutMs?: number; outbox?: Outbox } = {},
+  options: { strategy?: Strategy; maxAttempts?: number; timeoutMs?: number; outbox?: Outbox; apiKey?: string } = {},
 ): PaymentsDeps {
   const endpoints: ProviderEndpoint[] = names.map((name) => ({ name, url: `${SIM}/${name}`, weight: 1 }));
   return {
@@ -96,6 +98,7 @@ export function depsFor(
       breakers: new BreakerClient(() => env.CIRCUIT_BREAKER),
       timeoutMs: options.timeoutMs ?? inject("pspTimeoutMs"),
       maxAttempts: options.maxAttempts ?? 3,
+      apiKey: options.apiKey ?? env.PSP_API_KEY,
     }),
   };
 }

@@ -273,7 +273,7 @@ describe("with FAULTS_ENABLED false (everywhere but local dev)", () => {
   it("still serves its endpoints", async () => {
     const response = await locked("/a/v1/authorizations", {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${env.PSP_API_KEY}` },
       body: JSON.stringify({ reference: newOrderId(), amountCents: 1, currency: "EUR" }),
     });
     expect(response.status).toBe(201);

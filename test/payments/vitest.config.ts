@@ -9,6 +9,7 @@ import {
   eventsMigrations,
   paymentsMigrations,
   ROOT,
+  TEST_PSP_API_KEY,
 } from "../support/node-config.ts";
 
 /**
@@ -37,6 +38,7 @@ export default defineProject(async () => ({
           TEST_MIGRATIONS: await paymentsMigrations(),
           TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
           PSP_TIMEOUT_MS,
+          PSP_API_KEY: TEST_PSP_API_KEY,
           // As committed in wrangler.toml, whatever a local .dev.vars says.
           FAULTS_ENABLED: "false",
           // The relay checks rows as soon as they are sent, and its alarm runs only when a test
@@ -49,9 +51,13 @@ export default defineProject(async () => ({
         // The same simulator script with faults disabled, as it is everywhere but local dev.
         serviceBindings: { PSP_SIM_LOCKED: "shop-psp-sim-locked" },
         workers: [
-          auxWorker("shop-psp-sim", "psp-sim", { bindings: { PSP_ENDPOINTS: SIM_ENDPOINTS, FAULTS_ENABLED: "true" } }),
+          auxWorker("shop-psp-sim", "psp-sim", {
+            bindings: { PSP_ENDPOINTS: SIM_ENDPOINTS, FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY },
+          }),
           {
-            ...auxWorker("shop-psp-sim", "psp-sim", { bindings: { PSP_ENDPOINTS: "a,b", FAULTS_ENABLED: "false" } }),
+            ...auxWorker("shop-psp-sim", "psp-sim", {
+              bindings: { PSP_ENDPOINTS: "a,b", FAULTS_ENABLED: "false", PSP_API_KEY: TEST_PSP_API_KEY },
+            }),
             name: "shop-psp-sim-locked",
           },
           auxWorker("shop-resilience", "resilience", {

@@ -99,15 +99,20 @@ export function resilienceAuxWorker(bindings: Record<string, string> = {}) {
   return auxWorker("shop-resilience", "resilience", { bindings });
 }
 
+/** The provider API key payments sends and the simulator checks in tests (a secret elsewhere). */
+export const TEST_PSP_API_KEY = "test-provider-key-0123456789abcdef";
+
 /** The payment provider's stand-in, with fault injection on (as in local dev). */
 export function pspSimAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-psp-sim", "psp-sim", { bindings: { FAULTS_ENABLED: "true", ...bindings } });
+  return auxWorker("shop-psp-sim", "psp-sim", {
+    bindings: { FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY, ...bindings },
+  });
 }
 
 /** shop-payments, its provider calls routed to the simulator instead of the network. */
 export function paymentsAuxWorker(bindings: Record<string, string> = {}) {
   return auxWorker("shop-payments", "payments", {
-    bindings: { FAULTS_ENABLED: "true", ...bindings },
+    bindings: { FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY, ...bindings },
     outboundService: "shop-psp-sim",
   });
 }
@@ -152,10 +157,23 @@ export function notificationsMigrations() {
   return readD1Migrations(join(ROOT, "d1", "notifications", "migrations"));
 }
 
-/** The database id shop-users' wrangler config gives users-db: the runner binds the same storage. */
-export const USERS_DB_ID = "00000000-0000-4000-8000-000000000001";
-export const CATALOG_DB_ID = "00000000-0000-4000-8000-000000000002";
-export const PAYMENTS_DB_ID = "00000000-0000-4000-8000-000000000003";
-export const ORDERS_DB_ID = "00000000-0000-4000-8000-000000000004";
-export const EVENTS_DB_ID = "00000000-0000-4000-8000-000000000005";
-export const NOTIFICATIONS_DB_ID = "00000000-0000-4000-8000-000000000006";
+/**
+ * The id a Worker's config gives its D1 database locally (preview_database_id, which local D1
+ * prefers over database_id): the runner binds the same storage by using the same id. Read from the
+ * config, so a real database_id written there by a deploy changes nothing here.
+ */
+export function localDatabaseId(dir: string, binding = "DB"): string {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "workers", dir, "wrangler.toml"));
+  const databases = workerOptions.d1Databases as Record<string, string | { id: string }> | undefined;
+  const entry = databases?.[binding];
+  const id = typeof entry === "string" ? entry : entry?.id;
+  if (!id) throw new Error(`workers/${dir}/wrangler.toml binds no D1 database as ${binding}`);
+  return id;
+}
+
+export const USERS_DB_ID = localDatabaseId("users");
+export const CATALOG_DB_ID = localDatabaseId("catalog");
+export const PAYMENTS_DB_ID = localDatabaseId("payments");
+export const ORDERS_DB_ID = localDatabaseId("orders");
+export const EVENTS_DB_ID = localDatabaseId("events");
+export const NOTIFICATIONS_DB_ID = localDatabaseId("notifications");

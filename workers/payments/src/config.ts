@@ -101,3 +101,14 @@ export function paymentsConfig(vars: PaymentsVars): PaymentsConfig {
     voidRecheckDelayMs: config.VOID_RECHECK_DELAY_MS,
   };
 }
+
+/** The provider API key (a secret): sent on every provider call, never logged. */
+const ApiKeySchema = z
+  .string({ error: "PSP_API_KEY is not set (a secret: .dev.vars locally, `wrangler secret` on Cloudflare)." })
+  .min(16, { error: "PSP_API_KEY is shorter than 16 characters." })
+  .regex(/^[\x21-\x7e]+$/, { error: "PSP_API_KEY holds characters a header cannot carry." });
+
+/** Reads PSP_API_KEY; a missing or malformed key fails loudly at the first call, like any bad setting. */
+export function providerApiKey(vars: { PSP_API_KEY?: string }): string {
+  return ApiKeySchema.parse(vars.PSP_API_KEY);
+}

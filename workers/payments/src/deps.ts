@@ -1,7 +1,7 @@
 import { Outbox } from "../../../queues/outbox";
 import { BreakerClient } from "../../shared/src/breaker-client";
 import { Balancer } from "./balancer";
-import { type ProviderEndpoint, paymentsConfig } from "./config";
+import { type ProviderEndpoint, paymentsConfig, providerApiKey } from "./config";
 import type { PaymentsDeps } from "./payments";
 import { ProviderClient } from "./provider-client";
 import { PaymentsRepository } from "./repository";
@@ -19,7 +19,13 @@ export function deps(env: Env, outbox = new Outbox(env, "shop-payments", null)):
   const repo = new PaymentsRepository(env.DB, outbox);
   return {
     repo,
-    provider: new ProviderClient({ balancer, breakers, timeoutMs: config.timeoutMs, maxAttempts: config.maxAttempts }),
+    provider: new ProviderClient({
+      balancer,
+      breakers,
+      timeoutMs: config.timeoutMs,
+      maxAttempts: config.maxAttempts,
+      apiKey: providerApiKey(env),
+    }),
     scheduleRecheck: async (orderId) => {
       const dueAt = Date.now() + config.voidRecheckDelayMs;
       await repo.scheduleVoidCheck(orderId, new Date(dueAt).toISOString());

@@ -67,6 +67,8 @@ export interface ProviderClientOptions {
   breakers: Breakers;
   timeoutMs: number;
   maxAttempts: number;
+  /** The provider's API key, sent as `Authorization: Bearer` on every call. */
+  apiKey: string;
   backoff?: BackoffPolicy;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
@@ -178,6 +180,7 @@ export class ProviderClient {
         method: request.method,
         headers: {
           accept: "application/json",
+          authorization: `Bearer ${this.#options.apiKey}`,
           ...(request.body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),

@@ -12,15 +12,22 @@ const ConfigSchema = z.object({
     .transform((list) => list.split(",").map((name) => name.trim()))
     .pipe(z.array(EndpointNameSchema).min(1)),
   FAULTS_ENABLED: z.string().optional(),
+  PSP_API_KEY: z.string({ error: "PSP_API_KEY is not set." }).min(16, { error: "PSP_API_KEY is too short." }),
 });
 
 export interface SimConfig {
   endpoints: ReadonlySet<string>;
   faultsEnabled: boolean;
+  /** The key every provider API request must carry as `Authorization: Bearer`. */
+  apiKey: string;
 }
 
 /** Reads the simulator's settings; a bad value fails loudly at the first request. */
 export function simConfig(env: Env): SimConfig {
   const config = ConfigSchema.parse(env);
-  return { endpoints: new Set(config.PSP_ENDPOINTS), faultsEnabled: config.FAULTS_ENABLED === "true" };
+  return {
+    endpoints: new Set(config.PSP_ENDPOINTS),
+    faultsEnabled: config.FAULTS_ENABLED === "true",
+    apiKey: config.PSP_API_KEY,
+  };
 }

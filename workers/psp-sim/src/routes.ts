@@ -38,7 +38,9 @@
  *   authorisation is declined. Faults live in the ledger and are read on every request, so they
  *   apply to every request that starts after the PUT returned.
  *
- * An endpoint not in PSP_ENDPOINTS is a 404.
+ * An endpoint not in PSP_ENDPOINTS is a 404. Every /:endpoint/v1 request must carry the API key
+ * (PSP_API_KEY) as `Authorization: Bearer <key>`, as a real provider demands: otherwise a 401
+ * problem with `WWW-Authenticate`, and nothing done. The admin API exists only where faults do.
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
@@ -89,6 +91,25 @@ function authorizationId(c: { req: { param(name: "id"): string } }): string {
   }
   return id;
 }
+
+/** Compares in constant time, so the answer's timing says nothing about the key. */
+function sameKey(given: string, expected: string): boolean {
+  const encoder = new TextEncoder();
+  const a = encoder.encode(given);
+  const b = encoder.encode(expected);
+  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** The provider API's credential: `Authorization: Bearer <PSP_API_KEY>`, checked before anything else. */
+const apiKey: MiddlewareHandler<SimApp> = async function apiKey(c, next) {
+  const match = /^Bearer ([\x21-\x7e]+)$/.exec(c.req.header("authorization") ?? "");
+  if (!match?.[1] || !sameKey(match[1], simConfig(c.env).apiKey)) {
+    const detail = "A valid API key is required (Authorization: Bearer).";
+    const headers = { "www-authenticate": 'Bearer realm="shop-psp-sim", error="invalid_token"' };
+    return drained(c, problemResponse("unauthorized", detail, c.get("requestId"), { headers }));
+  }
+  await next();
+};
 
 /** Known endpoint, then faults: latency, then a 503 now, or the operation and a late answer. */
 const endpointWithFaults: MiddlewareHandler<SimApp> = async function endpointWithFaults(c, next) {
@@ -147,7 +168,7 @@ export const app = new Hono<SimApp>()
     const status = await ledger(c.env).status();
     return c.json({ ...status, endpoints: [...simConfig(c.env).endpoints] });
   })
-  .use("/:endpoint/v1/*", endpointWithFaults)
+  .use("/:endpoint/v1/*", apiKey, endpointWithFaults)
   .post("/:endpoint/v1/authorizations", async (c) => {
     const input = await readBody(c.req.raw, AuthorizationRequestSchema);
     const endpoint = c.get("endpoint");
