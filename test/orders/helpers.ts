@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import type { SagaState, SagaView } from "../../durable-objects/order-saga/saga-machine";
 import { Outbox } from "../../queues/outbox";
 import { OrdersRepository } from "../../workers/orders/src/repository";
+import type { RpcFaults } from "../../workers/shared/src/contracts/faults";
 import type { Faults } from "../../workers/shared/src/contracts/payments";
 import { newId } from "../../workers/shared/src/ids";
 
@@ -231,10 +232,17 @@ export async function setFaults(faults: Faults): Promise<void> {
   await response.body?.cancel();
 }
 
+/** Faults of the saga's own calls to catalog and payments (shop-orders' setFaults RPC). */
+export async function setRpcFaults(faults: RpcFaults): Promise<void> {
+  const result = await exports.default.setFaults(faults);
+  expect(result.ok, JSON.stringify(result)).toBe(true);
+}
+
 export async function clearFaults(): Promise<void> {
   const response = await fetch(`${SIM}/admin/faults`, { method: "DELETE" });
   expect(response.status).toBe(200);
   await response.body?.cancel();
+  await setRpcFaults({ catalog: {}, payments: {} });
 }
 
 /** The breakers the saga and payments go through. */

@@ -281,6 +281,65 @@ describe("lost answers and failed requests after the pivot", () => {
     }
   });
 
+  it("a lost confirm overtaken by a cancel whose refund request failed: the sweep owes the refund, and the saga ends refunded", async () => {
+    const product = await createProduct({ stock: 3 });
+    const buyer = customer();
+    let wrote = () => {};
+    const written = new Promise<void>((resolve) => {
+      wrote = resolve;
+    });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const confirm = OrdersRepository.prototype.confirm;
+    // The pivot's write commits and its answer is lost: the saga re-issues confirm_order, which
+    // finds the order cancelled by the customer, whose request for the refund failed.
+    const confirmSpy = vi.spyOn(OrdersRepository.prototype, "confirm").mockImplementationOnce(async function (
+      this: OrdersRepository,
+      orderId: string,
+      now: string,
+    ) {
+      await confirm.call(this, orderId, now);
+      wrote();
+      await gate;
+      throw new Error("connection lost after commit");
+    });
+    const refundSpy = vi.spyOn(OrderSagaObject.prototype, "refund").mockImplementationOnce(() => {
+      throw new Error("the object is overloaded");
+    });
+    try {
+      const posting = placeOrder(buyer, [{ productId: product.id, quantity: 1 }]);
+      await written;
+      const orderId = await theOrderOf(buyer.id);
+      await expectProblem(await call(`/api/orders/${orderId}/cancel`, { as: buyer, method: "POST" }), 500, "internal");
+      release();
+      // confirm_order keeps finding a cancelled order with no refund asked: the saga cannot finish.
+      await eventually("confirm_order re-issued", async () =>
+        stepOf(await getOrder(orderId), "confirm_order").attempts >= 2 ? true : undefined,
+      );
+      expect((await getOrder(orderId)).saga.state).toBe("running");
+
+      const past = new Date(Date.now() - Number(env.SWEEP_PENDING_AFTER_MS) - 5_000).toISOString();
+      await env.DB.prepare("UPDATE orders SET updated_at = ? WHERE id = ?").bind(past, orderId).run();
+      expect((await env.SWEEPER.getByName("sweeper").sweep()).refunded).toEqual([orderId]);
+
+      const done = await orderAtRest(orderId, 15_000);
+      expect(done).toMatchObject({
+        status: "cancelled",
+        reason: "cancelled_by_customer",
+        saga: { state: "cancelled" },
+      });
+      expect(await paymentOf(orderId)).toMatchObject({ status: "refunded" });
+      expect(await stockOf(product.id)).toEqual({ available: 3, reserved: 0, sold: 0, stocked: 3 });
+      expect((await posting).order.id).toBe(orderId);
+    } finally {
+      release();
+      confirmSpy.mockRestore();
+      refundSpy.mockRestore();
+    }
+  });
+
   it("the sweep refunds a cancelled order whose refund request failed, once", async () => {
     const product = await createProduct({ stock: 3 });
     const buyer = customer();

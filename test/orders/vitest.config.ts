@@ -48,6 +48,8 @@ export default defineProject(async () => ({
           SAGA_COMPENSATION_BACKOFF_BASE_MS: "50",
           SAGA_COMPENSATION_BACKOFF_CAP_MS: "1000",
           SAGA_CALL_TIMEOUT_MS: "3000",
+          // Short, so a compensation gives up within a test (breaker refusals do not count).
+          SAGA_COMPENSATION_BUDGET_MS: "3000",
           // The background sweep stays out of the way; the tests call sweep() themselves.
           SWEEP_INTERVAL_MS: "600000",
           SWEEP_PENDING_AFTER_MS: "15000",
