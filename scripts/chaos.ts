@@ -91,6 +91,7 @@ const config = {
   sagaDeadlineMs: optionalDur("saga-deadline"),
   compensationBudgetMs: optionalDur("compensation-budget"),
   compensationBackoffCapMs: optionalDur("compensation-backoff-cap"),
+  breakerOpenMs: optionalDur("breaker-open"),
   restart: !flags["no-restart"],
 };
 const PORT = Number(process.env.PORT || 8787);
@@ -265,6 +266,8 @@ async function startSystem(): Promise<void> {
     ["SAGA_COMPENSATION_BACKOFF_CAP_MS", config.compensationBackoffCapMs],
   ];
   const args = vars.flatMap(([name, value]) => (value === undefined ? [] : ["--var", `shop-orders:${name}=${value}`]));
+  // A shorter open time lets a small run with a short saga deadline see breakers close again.
+  if (config.breakerOpenMs !== undefined) args.push("--var", `shop-resilience:BREAKER_OPEN_MS=${config.breakerOpenMs}`);
   devOutput = "";
   const child = spawn(process.execPath, ["scripts/dev.ts", ...args], {
     cwd: ROOT,
@@ -868,7 +871,7 @@ try {
   log(`configuration: ${JSON.stringify(config)}`);
   if (await healthy()) {
     log(`using the system already running on ${BASE} (simulator on ${PSP})`);
-    if (config.sagaDeadlineMs || config.compensationBudgetMs || config.compensationBackoffCapMs) {
+    if (config.sagaDeadlineMs || config.compensationBudgetMs || config.compensationBackoffCapMs || config.breakerOpenMs) {
       log("WARNING: saga settings apply only to a system chaos starts itself; the running one keeps its own");
     }
   } else {
