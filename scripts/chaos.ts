@@ -50,6 +50,7 @@ const { values: flags } = parseArgs({
     "saga-deadline": { type: "string" },
     "compensation-budget": { type: "string" },
     "compensation-backoff-cap": { type: "string" },
+    "breaker-open": { type: "string" },
     "no-restart": { type: "boolean" },
   },
 });
@@ -871,7 +872,12 @@ try {
   log(`configuration: ${JSON.stringify(config)}`);
   if (await healthy()) {
     log(`using the system already running on ${BASE} (simulator on ${PSP})`);
-    if (config.sagaDeadlineMs || config.compensationBudgetMs || config.compensationBackoffCapMs || config.breakerOpenMs) {
+    if (
+      config.sagaDeadlineMs ||
+      config.compensationBudgetMs ||
+      config.compensationBackoffCapMs ||
+      config.breakerOpenMs
+    ) {
       log("WARNING: saga settings apply only to a system chaos starts itself; the running one keeps its own");
     }
   } else {
