@@ -1,10 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { SagaState, SagaView } from "../../durable-objects/order-saga/saga-machine";
 import { Outbox } from "../../queues/outbox";
 import { OrdersRepository } from "../../workers/orders/src/repository";
+import type { SagaMachineState } from "../../workers/orders/src/saga/machine";
 import type { RpcFaults } from "../../workers/shared/src/contracts/faults";
+import type { SagaView } from "../../workers/shared/src/contracts/orders";
 import type { Faults } from "../../workers/shared/src/contracts/payments";
 import { newId } from "../../workers/shared/src/ids";
 
@@ -149,10 +150,10 @@ export function orderAtRest(orderId: string, timeoutMs = 15_000): Promise<OrderB
 export const sagaStub = (orderId: string) => env.ORDER_SAGA.getByName(orderId);
 
 /** The saga's stored state, read inside the object. */
-export function storedSaga(orderId: string): Promise<SagaState | undefined> {
+export function storedSaga(orderId: string): Promise<SagaMachineState | undefined> {
   return runInDurableObject(sagaStub(orderId), (_instance, state) => {
     const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM saga WHERE id = 1").toArray()[0];
-    return row ? (JSON.parse(row.state) as SagaState) : undefined;
+    return row ? (JSON.parse(row.state) as SagaMachineState) : undefined;
   });
 }
 

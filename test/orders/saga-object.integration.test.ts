@@ -1,9 +1,9 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { OrderSagaObject } from "../../durable-objects/order-saga/order-saga";
-import type { SagaState } from "../../durable-objects/order-saga/saga-machine";
 import { OrdersRepository } from "../../workers/orders/src/repository";
+import type { SagaMachineState } from "../../workers/orders/src/saga/machine";
+import { OrderSaga } from "../../workers/orders/src/saga/order-saga";
 import {
   call,
   clearFaults,
@@ -42,9 +42,9 @@ const FORWARD_DONE = [
   "capture_payment:succeeded",
 ];
 
-const readState = (state: DurableObjectState): SagaState | undefined => {
+const readState = (state: DurableObjectState): SagaMachineState | undefined => {
   const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM saga WHERE id = 1").toArray()[0];
-  return row ? (JSON.parse(row.state) as SagaState) : undefined;
+  return row ? (JSON.parse(row.state) as SagaMachineState) : undefined;
 };
 
 async function theOrderOf(userId: string): Promise<string> {
@@ -305,7 +305,7 @@ describe("lost answers and failed requests after the pivot", () => {
       await gate;
       throw new Error("connection lost after commit");
     });
-    const refundSpy = vi.spyOn(OrderSagaObject.prototype, "refund").mockImplementationOnce(() => {
+    const refundSpy = vi.spyOn(OrderSaga.prototype, "refund").mockImplementationOnce(() => {
       throw new Error("the object is overloaded");
     });
     try {
@@ -344,7 +344,7 @@ describe("lost answers and failed requests after the pivot", () => {
     const product = await createProduct({ stock: 3 });
     const buyer = customer();
     const { order } = await placeOrder(buyer, [{ productId: product.id, quantity: 1 }]);
-    const spy = vi.spyOn(OrderSagaObject.prototype, "refund").mockImplementationOnce(() => {
+    const spy = vi.spyOn(OrderSaga.prototype, "refund").mockImplementationOnce(() => {
       throw new Error("the object is overloaded");
     });
     try {
@@ -374,7 +374,7 @@ describe("lost answers and failed requests after the pivot", () => {
     const buyer = customer();
     const { order } = await placeOrder(buyer, [{ productId: product.id, quantity: 1 }]);
     expect(order).toMatchObject({ status: "confirmed", saga: { state: "completed" } });
-    const spy = vi.spyOn(OrderSagaObject.prototype, "refund").mockImplementationOnce(() => {
+    const spy = vi.spyOn(OrderSaga.prototype, "refund").mockImplementationOnce(() => {
       throw new Error("the object is overloaded");
     });
     try {

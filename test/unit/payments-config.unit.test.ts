@@ -10,6 +10,7 @@ const VARS: PaymentsVars = {
   PSP_TIMEOUT_MS: "2000",
   PSP_MAX_ATTEMPTS: "3",
   FAULTS_ENABLED: "false",
+  VOID_RECHECK_DELAY_MS: "60000",
 };
 
 describe("paymentsConfig", () => {
@@ -24,6 +25,7 @@ describe("paymentsConfig", () => {
       maxAttempts: 3,
       faultsEnabled: false,
       adminUrl: "http://127.0.0.1:8788/admin",
+      voidRecheckDelayMs: 60_000,
     });
   });
 

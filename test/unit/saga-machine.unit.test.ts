@@ -8,14 +8,14 @@ import {
   type SagaCommand,
   type SagaConfig,
   type SagaInput,
-  type SagaState,
+  type SagaMachineState,
   type StepRecord,
   sagaConfig,
   type Transition,
   toSagaView,
   transition,
-} from "../../durable-objects/order-saga/saga-machine";
-import { FORWARD_STEPS, type OrderReason, STEPS, type StepName } from "../../durable-objects/order-saga/steps";
+} from "../../workers/orders/src/saga/machine";
+import { FORWARD_STEPS, type OrderReason, STEPS, type StepName } from "../../workers/orders/src/saga/steps";
 import type { ErrorCode } from "../../workers/shared/src/errors";
 
 const ORDER = "ord_01jq0000000000000000000000";
@@ -46,7 +46,7 @@ function deepFreeze<T>(value: T): T {
 
 /** One transition; the input state is frozen, so a machine that mutated it would throw. */
 function apply(
-  state: SagaState,
+  state: SagaMachineState,
   event: SagaInput,
   now: number,
   random: () => number = half,
@@ -84,12 +84,12 @@ const failed = (step: StepName, attempt: number, code: ErrorCode, called = true)
 const okLocal = (step: StepName, attempt: number): SagaInput =>
   ok(step, attempt, STEPS[step].breaker ? "closed" : null);
 
-const stepOf = (state: SagaState, name: StepName): StepRecord => {
+const stepOf = (state: SagaMachineState, name: StepName): StepRecord => {
   const step = state.steps.find((s) => s.name === name);
   if (!step) throw new Error(`no step ${name}`);
   return step;
 };
-const statuses = (state: SagaState) => Object.fromEntries(state.steps.map((s) => [s.name, s.status]));
+const statuses = (state: SagaMachineState) => Object.fromEntries(state.steps.map((s) => [s.name, s.status]));
 
 /** Drives events in order, each at its time, and returns the last transition. */
 function drive(events: [SagaInput, number][], random: () => number = half, config: SagaConfig = CONFIG): Transition {
@@ -127,7 +127,7 @@ interface SimOptions {
 }
 
 interface Run {
-  state: SagaState;
+  state: SagaMachineState;
   calls: { step: StepName; attempt: number; at: number; reason?: OrderReason }[];
   emits: Extract<SagaCommand, { type: "emit" }>[];
   replies: Reply[];
@@ -229,8 +229,39 @@ describe("the step table", () => {
     ["cancel_order", "orders", "cancel", false],
     ["refund_payment", "payments", "refund", true],
     ["return_stock", "catalog", "returnToStock", true],
-  ] as const)("%s calls %s.%s (through a breaker: %s)", (step, target, method, breaker) => {
-    expect(STEPS[step]).toMatchObject({ target, method, breaker });
+  ] as const)("%s calls %s.%s (through a breaker: %s)", async (step, target, method, breaker) => {
+    expect(STEPS[step]).toMatchObject({ target, breaker });
+    // The table's own call decides what is called: record every port method it reaches.
+    const calls: { target: string; method: string; args: unknown[] }[] = [];
+    const recorder = (name: string) =>
+      new Proxy(
+        {},
+        {
+          get:
+            (_t, m) =>
+            async (...args: unknown[]) => {
+              calls.push({ target: name, method: String(m), args });
+              return { ok: true, value: null };
+            },
+        },
+      );
+    const ports = { catalog: recorder("catalog"), payments: recorder("payments"), orders: recorder("orders") };
+    const plan = {
+      orderId: ORDER,
+      userId: "usr_x",
+      lines: [{ productId: "prd_x", quantity: 2 }],
+      amountCents: 500,
+      currency: "EUR",
+    };
+    const context = { traceparent: null };
+    const result = await STEPS[step].call(ports as never, plan, context, "out_of_stock");
+    expect(result).toEqual({ ok: true, value: null });
+    expect(calls.map((c) => `${c.target}.${c.method}`)).toEqual([`${target}.${method}`]);
+    expect(calls[0]?.args[0]).toEqual(
+      method === "authorize" ? { orderId: ORDER, amountCents: 500, currency: "EUR" } : ORDER,
+    );
+    if (method === "reserve") expect(calls[0]?.args[1]).toEqual(plan.lines);
+    if (method === "cancel") expect(calls[0]?.args[1]).toBe("out_of_stock");
   });
 });
 

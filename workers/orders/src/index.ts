@@ -13,8 +13,8 @@ const RpcFaultsSchema = z.strictObject({
   payments: RpcFaultSpecSchema.optional(),
 });
 
-export { OrderSaga } from "./order-saga";
 export { OutboxRelay } from "./outbox-relay";
+export { OrderSaga } from "./saga/order-saga";
 export { OrderSweeper } from "./sweeper";
 
 /** shop-orders: `fetch` serves the HTTP app the gateway forwards to. */

@@ -1,8 +1,8 @@
-import { type Canceller, customerSagaView } from "../../../durable-objects/order-saga/saga-machine";
 import type { Order } from "../../shared/src/contracts/orders";
 import type { Identity } from "../../shared/src/identity";
 import { fail, ok, type Result } from "../../shared/src/result";
 import type { OrdersRepository } from "./repository";
+import { type Canceller, customerSagaView } from "./saga/machine";
 
 /** Order reads, cancellation and shipping. No HTTP here: results are values. */
 

@@ -1,4 +1,3 @@
-import type { SagaPlan } from "../../../durable-objects/order-saga/order-saga";
 import type { CatalogRpc } from "../../shared/src/contracts/catalog";
 import { MAX_ORDER_TOTAL_CENTS } from "../../shared/src/contracts/common";
 import type { Order, PlaceOrder, SagaView } from "../../shared/src/contracts/orders";
@@ -7,6 +6,7 @@ import { newId } from "../../shared/src/ids";
 import { fail, ok, type Result } from "../../shared/src/result";
 import { requestFingerprint } from "./idempotency";
 import type { IdempotencyRecord, OrdersRepository } from "./repository";
+import type { SagaPlan } from "./saga/steps";
 
 /** What the saga looks like from the orders service: start it, wait a little for it. */
 export interface SagaPort {

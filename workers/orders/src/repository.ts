@@ -1,11 +1,11 @@
-import type { SagaPlan } from "../../../durable-objects/order-saga/order-saga";
-import type { SagaEventData, SagaEventType } from "../../../durable-objects/order-saga/saga-machine";
 import type { Outbox, Sql } from "../../../queues/outbox";
 import type { EventData } from "../../shared/src/contracts/events";
 import type { RpcFaultSpec, RpcFaults, RpcFaultTarget } from "../../shared/src/contracts/faults";
 import type { CancelReason, Order, OrderStatus, SagaState, SagaView } from "../../shared/src/contracts/orders";
 import { encodeCursor } from "../../shared/src/cursor";
 import { isEmptyRpcFaultSpec } from "../../shared/src/faults";
+import type { SagaEventData, SagaEventType } from "./saga/machine";
+import type { SagaPlan } from "./saga/steps";
 
 /** All SQL of shop-orders: prepared statements with bound parameters only. */
 

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Canceller } from "../../../durable-objects/order-saga/saga-machine";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
 import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
@@ -21,6 +20,7 @@ import { parseIdempotencyKey } from "./idempotency";
 import { cancelOrder, orderFor, shipOrder, visibleOrder } from "./orders";
 import { placeOrder } from "./place-order";
 import { OrdersRepository } from "./repository";
+import type { Canceller } from "./saga/machine";
 
 type OrdersApp = { Bindings: Env; Variables: OutboxVariables };
 

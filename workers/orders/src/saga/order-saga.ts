@@ -1,95 +1,57 @@
 import { DurableObject } from "cloudflare:workers";
-import { BreakerClient, type BreakerNamespace, type BreakerTrace } from "../../workers/shared/src/breaker-client";
-import type { CatalogRpc } from "../../workers/shared/src/contracts/catalog";
-import type { RpcFaults } from "../../workers/shared/src/contracts/faults";
-import type { PaymentsRpc } from "../../workers/shared/src/contracts/payments";
-import { drawRpcFault } from "../../workers/shared/src/faults";
-import { derivedId } from "../../workers/shared/src/ids";
-import { createLogger } from "../../workers/shared/src/log";
-import { fail, type Result } from "../../workers/shared/src/result";
+import { Outbox } from "../../../../queues/outbox";
+import { BreakerClient, type BreakerTrace } from "../../../shared/src/breaker-client";
+import type { RpcFaults } from "../../../shared/src/contracts/faults";
+import { drawRpcFault } from "../../../shared/src/faults";
+import { derivedId } from "../../../shared/src/ids";
+import { createLogger, errorFields } from "../../../shared/src/log";
+import { fail, ok, type Result } from "../../../shared/src/result";
+import { OrdersRepository } from "../repository";
 import {
   type Canceller,
   type CancelReply,
   hasEnded,
   initialSaga,
-  type OrderReason,
   type RefundReply,
   type Reply,
   type RetryReply,
   type SagaCommand,
   type SagaConfig,
-  type SagaEventData,
-  type SagaEventType,
   type SagaInput,
-  type SagaState,
-  type SagaVars,
+  type SagaMachineState,
   type SagaView,
   type StepResult,
   sagaConfig,
   toSagaView,
   transition,
   upgradeSaga,
-} from "./saga-machine";
-import { STEPS } from "./steps";
+} from "./machine";
+import { type SagaPlan, STEPS, type StepPorts } from "./steps";
 
-/** Everything the saga needs to run an order, fixed when the order is placed. */
-export interface SagaPlan {
-  orderId: string;
-  userId: string;
-  lines: { productId: string; quantity: number }[];
-  amountCents: number;
-  currency: string;
-  /** The W3C trace context of the request that placed the order: every call and event carries it. */
-  traceparent?: string | null;
-}
-
-/** The orders-db writes the saga makes itself (its local steps and its projection). */
-export interface SagaStore {
-  /** Pending -> confirmed; false when the order is not pending. */
-  confirm(orderId: string, now: string): Promise<boolean>;
-  /** Pending -> cancelled with a reason; false when the order is not pending. */
-  cancel(orderId: string, reason: OrderReason, now: string): Promise<boolean>;
-  orderStatus(orderId: string): Promise<string | undefined>;
-  /** The projection operators list (Durable Objects cannot be listed); `revision` orders writes. */
-  saveSaga(orderId: string, saga: SagaView, revision: number, now: string): Promise<void>;
-  /** Writes the saga's own event to the orders outbox, once by `id`. */
-  recordEvent(id: string, type: SagaEventType, data: SagaEventData): Promise<void>;
-  /** Injected faults for the saga's calls to catalog and payments (empty where faults are disabled). */
-  faults(): Promise<RpcFaults>;
-}
-
-export interface OrderSagaEnv extends SagaVars {
-  CATALOG: Pick<CatalogRpc, "reserve" | "commit" | "release" | "returnToStock">;
-  PAYMENTS: Pick<PaymentsRpc, "authorize" | "capture" | "void" | "refund">;
-  CIRCUIT_BREAKER: BreakerNamespace;
-}
+export type { SagaPlan };
 
 interface Stored {
-  state: SagaState;
+  state: SagaMachineState;
   plan: SagaPlan;
   revision: number;
 }
 
 /**
- * OrderSaga: one Durable Object per order, driving the pure machine of `saga-machine.ts`.
+ * OrderSaga: one Durable Object per order, driving the pure machine of `machine.ts` through the
+ * step table of `steps.ts`. Hosted by shop-orders, its only host, so it writes orders-db itself.
  *
  * For every event: read the state, run `transition`, write the state (SQLite, no await between
  * the read and the write), set the one alarm to `wakeAt`, project the view to orders-db, then
- * perform the commands and feed their answers back. Alarms drive every retry; a restarted object
- * feeds `resume`, so a call that was out when it stopped is issued again (every step is idempotent
- * by order id downstream). Calls to catalog and payments go through their CircuitBreaker.
- *
- * Abstract over its store so that it does not import the orders service's code: the orders Worker
- * exports the concrete class with its repository.
+ * perform the commands (side by side) and feed their answers back. Alarms drive every retry; a
+ * restarted object feeds `resume`, so a call that was out when it stopped is issued again (every
+ * step is idempotent by order id downstream). Calls to catalog and payments go through their
+ * CircuitBreaker.
  */
-export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableObject<Env> {
+export class OrderSaga extends DurableObject<Env> {
   #waiters: (() => void)[] = [];
   readonly #breakers: BreakerClient;
   readonly #config: SagaConfig;
   readonly #log = createLogger({ service: "shop-orders/saga" });
-
-  /** The orders-db writes, raising their events with the order's trace. */
-  protected abstract store(traceparent: string | null): SagaStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -107,6 +69,55 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
       const stored = this.#load();
       if (stored && !hasEnded(stored.state)) this.#run({ type: "resume" });
     });
+  }
+
+  /**
+   * One orders-db write with its own outbox (its events carry `traceparent`, the trace of the
+   * request that placed the order), flushed once the write committed.
+   */
+  async #write<R>(traceparent: string | null, run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
+    const outbox = new Outbox(this.env, "shop-orders", traceparent);
+    const result = await run(new OrdersRepository(this.env.DB, outbox));
+    this.ctx.waitUntil(outbox.flush());
+    return result;
+  }
+
+  /** Injected faults of the saga's calls (development only). */
+  async #faults(): Promise<RpcFaults> {
+    if (this.env.FAULTS_ENABLED !== "true") return {};
+    return new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null)).rpcFaults();
+  }
+
+  /** What the step table's calls reach, for one attempt of the plan's order. */
+  #ports(plan: SagaPlan): StepPorts {
+    const traceparent = plan.traceparent ?? null;
+    const now = () => new Date().toISOString();
+    const status = (orderId: string) => this.#write(traceparent, (repo) => repo.orderStatus(orderId));
+    return {
+      catalog: this.env.CATALOG,
+      payments: this.env.PAYMENTS,
+      orders: {
+        // Done once the order is past pending, including `cancelled` when a refund was asked of
+        // this saga: only a confirmed order is cancelled for a refund, so a re-issued confirm (its
+        // first answer lost) may find the refund overtook it. Refusing that would retry forever
+        // and strand the queued refund. Read after the awaits: the refund may arrive meanwhile.
+        confirm: async (orderId) => {
+          if (await this.#write(traceparent, (repo) => repo.confirm(orderId, now()))) return ok(null);
+          const current = await status(orderId);
+          const passed =
+            current === "confirmed" ||
+            current === "shipped" ||
+            (current === "cancelled" && !!this.#load()?.state.refund);
+          return passed ? ok(null) : fail("conflict", `the order is ${current}`);
+        },
+        // Done once the order is cancelled, whoever cancelled it.
+        cancel: async (orderId, reason) => {
+          if (await this.#write(traceparent, (repo) => repo.cancel(orderId, reason, now()))) return ok(null);
+          const current = await status(orderId);
+          return current === "cancelled" ? ok(null) : fail("conflict", `the order is ${current}`);
+        },
+      },
+    };
   }
 
   #load(): Stored | undefined {
@@ -149,11 +160,12 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
   }
 
   /** The alarm and the orders-db projection follow every stored change. */
-  async #afterWrite(state: SagaState, wakeAt: number | null, revision: number): Promise<void> {
+  async #afterWrite(state: SagaMachineState, wakeAt: number | null, revision: number): Promise<void> {
     if (wakeAt === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(wakeAt);
     try {
-      await this.store(null).saveSaga(state.orderId, toSagaView(state), revision, new Date().toISOString());
+      const view = toSagaView(state);
+      await this.#write(null, (repo) => repo.saveSaga(state.orderId, view, revision, new Date().toISOString()));
     } catch (error) {
       // The object is the truth; the next change writes the projection again.
       this.#log.warn("saga projection failed", { orderId: state.orderId, error: String(error) });
@@ -183,7 +195,8 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
       // issued again by the machine, so a failure here only delays the event.
       try {
         const traceparent = this.#load()?.plan.traceparent ?? null;
-        await this.store(traceparent).recordEvent(await derivedId("evt", command.id), command.event, command.data);
+        const id = await derivedId("evt", command.id);
+        await this.#write(traceparent, (repo) => repo.recordSagaEvent(id, command.event, command.data));
       } catch (error) {
         this.#log.warn("saga event not written; it is issued again", { event: command.event, error: String(error) });
         return;
@@ -205,66 +218,20 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
     const plan = this.#load()?.plan;
     if (!plan) return { result: { ok: false, code: "internal", detail: "the saga has no plan" }, breaker: null };
     const spec = STEPS[command.step];
-    const orderId = plan.orderId;
-    const now = new Date().toISOString();
     const context = { traceparent: plan.traceparent ?? null };
+    const attempt = () => spec.call(this.#ports(plan), plan, context, command.reason);
     const toStep = (r: Result<unknown>): StepResult =>
       r.ok ? { ok: true } : { ok: false, code: r.code, detail: r.detail };
     try {
-      if (spec.target === "orders") {
-        const store = this.store(context.traceparent);
-        // confirm_order is done once the order is past pending, including `cancelled` when a refund
-        // was asked of this saga: only a confirmed order is cancelled for a refund, so a re-issued
-        // confirm (its first answer lost) may find the refund overtook it. Refusing that would
-        // retry forever and strand the queued refund, with the payment and stock held (steps.ts
-        // describes it so). Read after the awaits: the refund may arrive while the write is out.
-        const passed = (status: string | undefined) =>
-          status === "confirmed" || status === "shipped" || (status === "cancelled" && !!this.#load()?.state.refund);
-        const done =
-          command.step === "confirm_order"
-            ? (await store.confirm(orderId, now)) || passed(await store.orderStatus(orderId))
-            : (await store.cancel(orderId, command.reason ?? "cancelled_by_admin", now)) ||
-              (await store.orderStatus(orderId)) === "cancelled";
-        return {
-          result: done
-            ? { ok: true }
-            : { ok: false, code: "conflict", detail: `the order is ${await store.orderStatus(orderId)}` },
-          breaker: null,
-        };
-      }
-      const call = (): Promise<Result<unknown>> => {
-        switch (command.step) {
-          case "reserve_stock":
-            return this.env.CATALOG.reserve(orderId, plan.lines, context);
-          case "commit_stock":
-            return this.env.CATALOG.commit(orderId, context);
-          case "release_stock":
-            return this.env.CATALOG.release(orderId, context);
-          case "return_stock":
-            return this.env.CATALOG.returnToStock(orderId, context);
-          case "authorize_payment":
-            return this.env.PAYMENTS.authorize(
-              { orderId, amountCents: plan.amountCents, currency: plan.currency },
-              context,
-            );
-          case "capture_payment":
-            return this.env.PAYMENTS.capture(orderId, context);
-          case "void_payment":
-            return this.env.PAYMENTS.void(orderId, context);
-          case "refund_payment":
-            return this.env.PAYMENTS.refund(orderId, context);
-          default:
-            throw new Error(`no call for step ${command.step}`);
-        }
-      };
+      if (!spec.breaker) return { result: toStep(await attempt()), breaker: null };
       const target = spec.target;
-      const faults = await this.store(null).faults();
+      const faults = await this.#faults();
       const faulty = async (): Promise<Result<unknown>> => {
         // Injected faults (development only): the dependency fails, is slow, or acts and loses its answer.
         const fault = drawRpcFault(faults[target]);
         if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
         if (fault.outcome === "error") return fail("unavailable", `injected fault: ${target} failed`);
-        const answer = await call();
+        const answer = await attempt();
         if (fault.outcome === "ambiguous")
           return fail("unavailable", `injected fault: the answer of ${target} was lost`);
         return answer;
@@ -272,7 +239,7 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
       const answer = await this.#breakers.call(target, faulty);
       return { result: toStep(answer), breaker: answer.trace };
     } catch (error) {
-      this.#log.warn("saga step threw", { orderId, step: command.step, error: String(error) });
+      this.#log.warn("saga step threw", { orderId: plan.orderId, step: command.step, ...errorFields(error) });
       return { result: { ok: false, code: "unavailable", detail: `${command.step} did not answer` }, breaker: null };
     }
   }

@@ -21,11 +21,11 @@
  * A transition that changes nothing returns the very same state object.
  */
 
-import type { BreakerTrace } from "../../workers/shared/src/breaker-client";
-import { integerVar } from "../../workers/shared/src/config";
-import type { SagaView } from "../../workers/shared/src/contracts/orders";
-import { type ErrorCode, isTransient } from "../../workers/shared/src/errors";
-import { type BackoffPolicy, fullJitterDelay } from "../../workers/shared/src/retry";
+import type { BreakerTrace } from "../../../shared/src/breaker-client";
+import { integerVar } from "../../../shared/src/config";
+import type { SagaState, SagaView } from "../../../shared/src/contracts/orders";
+import { type ErrorCode, isTransient } from "../../../shared/src/errors";
+import { type BackoffPolicy, fullJitterDelay } from "../../../shared/src/retry";
 import {
   FINAL_COMPENSATION,
   type Flow,
@@ -124,9 +124,9 @@ export function sagaConfig(vars: SagaVars): SagaConfig {
 // ---------------------------------------------------------------------------------------------
 // State (plain JSON: store it as one value)
 
-/** The saga's public state (`saga.state` of an order). */
-export type SagaStatus = "running" | "compensating" | "completed" | "cancelled" | "compensation_failed";
-export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "compensated" | "skipped";
+/** The saga's public state (`saga.state` of an order), its steps' and attempts' statuses: the contract's. */
+export type { SagaState };
+export type StepStatus = SagaView["steps"][number]["status"];
 export type Canceller = "customer" | "admin";
 
 /**
@@ -139,7 +139,7 @@ export interface StepError {
   detail: string;
 }
 
-export type AttemptOutcome = "in_flight" | "succeeded" | "failed" | "no_result";
+export type AttemptOutcome = SagaView["steps"][number]["history"][number]["outcome"];
 
 export interface AttemptRecord {
   attempt: number;
@@ -195,7 +195,7 @@ export type SagaEventType = "order.saga.completed" | "order.saga.failed" | "orde
 
 export interface SagaEventData {
   orderId: string;
-  state: SagaStatus;
+  state: SagaState;
   reason?: OrderReason;
   /** compensation_failed: the compensation that gave up. */
   step?: StepName;
@@ -210,10 +210,10 @@ export interface PendingEmit {
   dueAt: number;
 }
 
-export interface SagaState {
+export interface SagaMachineState {
   version: 2;
   orderId: string;
-  status: SagaStatus;
+  status: SagaState;
   /** The sequence being run: forward, then either compensation or (after a refund request) refund. */
   flow: Flow;
   reason: OrderReason | null;
@@ -286,12 +286,12 @@ export type RetryReply =
   /** The failed compensations run again (a repeat while they run, or after they did, says so too). */
   | { accepted: true }
   /** Only a saga whose compensation failed can be retried. */
-  | { accepted: false; refused: SagaStatus };
+  | { accepted: false; refused: SagaState };
 
 export type Reply = CancelReply | RefundReply | RetryReply;
 
 export interface Transition {
-  state: SagaState;
+  state: SagaMachineState;
   commands: SagaCommand[];
   /** When the object's single alarm must fire next; null: no alarm. */
   wakeAt: number | null;
@@ -317,7 +317,7 @@ function newStep(name: StepName): StepRecord {
 }
 
 /** A saga not started yet: every forward step pending. Feed it `start`. */
-export function initialSaga(orderId: string, now: number): SagaState {
+export function initialSaga(orderId: string, now: number): SagaMachineState {
   return {
     version: 2,
     orderId,
@@ -340,8 +340,8 @@ export function initialSaga(orderId: string, now: number): SagaState {
 
 /** A state stored by an older version of this machine, in today's shape (version 1: one active step). */
 export function upgradeSaga(
-  stored: SagaState | (Omit<SagaState, "version" | "active"> & { version: 1; active: ActiveStep | null }),
-): SagaState {
+  stored: SagaMachineState | (Omit<SagaMachineState, "version" | "active"> & { version: 1; active: ActiveStep | null }),
+): SagaMachineState {
   if (stored.version === 2) return stored;
   return {
     ...stored,
@@ -353,13 +353,13 @@ export function upgradeSaga(
 }
 
 /** The earliest time something is due (a retry, a call watchdog, an unconfirmed emit), or null. */
-export function nextWakeAt(state: SagaState): number | null {
+export function nextWakeAt(state: SagaMachineState): number | null {
   const times = [...state.outbox.map((e) => e.dueAt), ...state.active.map((a) => a.dueAt)];
   return times.length === 0 ? null : Math.min(...times);
 }
 
 /** Whether the saga has come to rest (completed, cancelled or compensation_failed) with nothing out. */
-export function hasEnded(state: SagaState): boolean {
+export function hasEnded(state: SagaMachineState): boolean {
   return state.endedAt !== null && state.active.length === 0;
 }
 
@@ -370,7 +370,7 @@ const iso0 = (ms: number | null) => (ms === null ? null : iso(ms));
 const errorText = (error: StepError) => `${error.code}: ${error.detail}`;
 
 /** What GET /api/orders/:id shows as `saga`, with ISO timestamps. */
-export function toSagaView(state: SagaState): SagaView {
+export function toSagaView(state: SagaMachineState): SagaView {
   return {
     state: state.status,
     ...(state.reason === null ? {} : { reason: state.reason }),
@@ -414,7 +414,7 @@ export function customerSagaView(view: SagaView): SagaView {
 // The transition
 
 interface Ctx {
-  s: SagaState;
+  s: SagaMachineState;
   now: number;
   config: SagaConfig;
   random: () => number;
@@ -423,7 +423,7 @@ interface Ctx {
 }
 
 export function transition(
-  state: SagaState,
+  state: SagaMachineState,
   event: SagaInput,
   now: number,
   config: SagaConfig,
@@ -460,13 +460,13 @@ export function transition(
   return { state: next, commands: ctx.commands, wakeAt: nextWakeAt(next), reply: ctx.reply };
 }
 
-function record(s: SagaState, name: StepName): StepRecord {
+function record(s: SagaMachineState, name: StepName): StepRecord {
   const step = s.steps.find((r) => r.name === name);
   if (!step) throw new Error(`saga ${s.orderId} has no step ${name}`);
   return step;
 }
 
-function settle(s: SagaState, active: ActiveStep): void {
+function settle(s: SagaMachineState, active: ActiveStep): void {
   s.active = s.active.filter((a) => a !== active);
 }
 
@@ -656,7 +656,7 @@ function beginCompensation(ctx: Ctx, reason: OrderReason): void {
  * each other, so they all run at once: a release and the cancellation do not wait for a void whose
  * provider is down.
  */
-function planCompensation(s: SagaState): void {
+function planCompensation(s: SagaMachineState): void {
   for (const step of s.steps) if (step.flow === "forward" && step.status === "pending") step.status = "skipped";
   const plan: StepName[] = [];
   for (const name of [...FORWARD_STEPS].reverse()) {
@@ -668,7 +668,7 @@ function planCompensation(s: SagaState): void {
   s.flow = "compensation";
 }
 
-const isActive = (s: SagaState, name: StepName) => s.active.some((a) => a.step === name);
+const isActive = (s: SagaMachineState, name: StepName) => s.active.some((a) => a.step === name);
 
 /** Moves the saga on: issues what may run now, or ends the flow it was in. */
 function advance(ctx: Ctx): void {
@@ -727,7 +727,7 @@ function advance(ctx: Ctx): void {
   }
 }
 
-function startRefund(s: SagaState): void {
+function startRefund(s: SagaMachineState): void {
   s.flow = "refund";
   s.status = "running";
   s.endedAt = null;
@@ -735,7 +735,7 @@ function startRefund(s: SagaState): void {
 }
 
 /** Each raise of an event has its own id: a compensation that fails again after a retry is raised again. */
-function emitId(s: SagaState, event: SagaEventType): string {
+function emitId(s: SagaMachineState, event: SagaEventType): string {
   const base = `${s.orderId}:${event}`;
   return event === "order.saga.compensation_failed" && s.retries > 0 ? `${base}:${s.retries}` : base;
 }

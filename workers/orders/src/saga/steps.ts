@@ -1,20 +1,51 @@
 /**
- * The order saga's step table (SPEC.md section 4): every step, what performs it, and how its
- * failures are handled. The machine in `saga-machine.ts` reads only this table to decide what runs
- * next; the Durable Object wrapper reads it to know which call a `call` command means.
+ * The order saga's step table (SPEC.md section 4): every step, what performs it (its `call`, and
+ * whether through its dependency's breaker), and how its failures are handled. The machine in
+ * `machine.ts` reads the flow columns to decide what runs next; the Durable Object in
+ * `order-saga.ts` runs a step by calling its `call`. Adding or changing a step touches this table.
  *
  *   forward:      reserve_stock -> authorize_payment -> [pivot] confirm_order -> commit_stock -> capture_payment
- *   compensation: (void_payment) -> (release_stock) -> cancel_order       (before the pivot only)
+ *   compensation: void_payment, release_stock, cancel_order, side by side   (before the pivot only)
  *   refund:       refund_payment -> return_stock                          (a completed order, cancelled later)
  */
+import type { CatalogRpc } from "../../../shared/src/contracts/catalog";
+import type { CallContext } from "../../../shared/src/contracts/common";
+import type { CancelReason } from "../../../shared/src/contracts/orders";
+import type { PaymentsRpc } from "../../../shared/src/contracts/payments";
+import type { Result } from "../../../shared/src/result";
 
-/** The saga's reasons for a cancelled order: exactly the order `reason` values of SPEC.md section 2. */
-export type OrderReason =
-  | "out_of_stock"
-  | "payment_declined"
-  | "payment_unavailable"
-  | "cancelled_by_customer"
-  | "cancelled_by_admin";
+/** Everything the saga needs to run an order, fixed when the order is placed. */
+export interface SagaPlan {
+  orderId: string;
+  userId: string;
+  lines: { productId: string; quantity: number }[];
+  amountCents: number;
+  currency: string;
+  /** The W3C trace context of the request that placed the order: every call and event carries it. */
+  traceparent?: string | null;
+}
+
+/** What a step's call can reach: the two remote services, and the saga's own order writes. */
+export interface StepPorts {
+  catalog: Pick<CatalogRpc, "reserve" | "commit" | "release" | "returnToStock">;
+  payments: Pick<PaymentsRpc, "authorize" | "capture" | "void" | "refund">;
+  /** Writes the order's status in orders-db (confirm_order, cancel_order); see order-saga.ts. */
+  orders: {
+    confirm(orderId: string): Promise<Result<unknown>>;
+    cancel(orderId: string, reason: CancelReason): Promise<Result<unknown>>;
+  };
+}
+
+/** One attempt of a step: its command's `reason` is set for cancel_order only. */
+export type StepCall = (
+  ports: StepPorts,
+  plan: SagaPlan,
+  context: CallContext,
+  reason: CancelReason | undefined,
+) => Promise<Result<unknown>>;
+
+/** The saga's reasons for a cancelled order: the order `reason` values of SPEC.md section 2. */
+export type OrderReason = CancelReason;
 
 export type ForwardStepName =
   | "reserve_stock"
@@ -39,8 +70,8 @@ export type Target = "catalog" | "payments" | "orders";
 interface BaseSpec {
   flow: Flow;
   target: Target;
-  /** The method the wrapper calls: `CatalogRpc`/`PaymentsRpc` methods, or the orders repository's. */
-  method: string;
+  /** Performs one attempt of the step (idempotent by order id, as every attempt may be repeated). */
+  call: StepCall;
   /** Whether the call goes through the target's CircuitBreaker (so its answer has a BreakerTrace). */
   breaker: boolean;
 }
@@ -82,7 +113,7 @@ export const STEPS = {
   reserve_stock: {
     flow: "forward",
     target: "catalog",
-    method: "reserve",
+    call: (p, plan, ctx) => p.catalog.reserve(plan.orderId, plan.lines, ctx),
     breaker: true,
     beforePivot: true,
     compensation: "release_stock",
@@ -94,7 +125,8 @@ export const STEPS = {
   authorize_payment: {
     flow: "forward",
     target: "payments",
-    method: "authorize",
+    call: (p, plan, ctx) =>
+      p.payments.authorize({ orderId: plan.orderId, amountCents: plan.amountCents, currency: plan.currency }, ctx),
     breaker: true,
     beforePivot: true,
     compensation: "void_payment",
@@ -105,27 +137,60 @@ export const STEPS = {
   // then only records `confirmed` in orders-db, and retries until it does. Any failure after the
   // pivot is retried forever, so the write answers ok when the order is no longer pending (already
   // confirmed, or already cancelled by a refund that overtook it): only real errors fail.
-  confirm_order: { flow: "forward", target: "orders", method: "confirm", breaker: false, beforePivot: false },
-  commit_stock: { flow: "forward", target: "catalog", method: "commit", breaker: true, beforePivot: false },
-  capture_payment: { flow: "forward", target: "payments", method: "capture", breaker: true, beforePivot: false },
+  confirm_order: {
+    flow: "forward",
+    target: "orders",
+    call: (p, plan) => p.orders.confirm(plan.orderId),
+    breaker: false,
+    beforePivot: false,
+  },
+  commit_stock: {
+    flow: "forward",
+    target: "catalog",
+    call: (p, plan, ctx) => p.catalog.commit(plan.orderId, ctx),
+    breaker: true,
+    beforePivot: false,
+  },
+  capture_payment: {
+    flow: "forward",
+    target: "payments",
+    call: (p, plan, ctx) => p.payments.capture(plan.orderId, ctx),
+    breaker: true,
+    beforePivot: false,
+  },
   void_payment: {
     flow: "compensation",
     target: "payments",
-    method: "void",
+    call: (p, plan, ctx) => p.payments.void(plan.orderId, ctx),
     breaker: true,
     compensates: "authorize_payment",
   },
   release_stock: {
     flow: "compensation",
     target: "catalog",
-    method: "release",
+    call: (p, plan, ctx) => p.catalog.release(plan.orderId, ctx),
     breaker: true,
     compensates: "reserve_stock",
   },
   // Writes `cancelled` with the command's `reason`; answers ok when the order is already cancelled.
-  cancel_order: { flow: "compensation", target: "orders", method: "cancel", breaker: false },
-  refund_payment: { flow: "refund", target: "payments", method: "refund", breaker: true },
-  return_stock: { flow: "refund", target: "catalog", method: "returnToStock", breaker: true },
+  cancel_order: {
+    flow: "compensation",
+    target: "orders",
+    call: (p, plan, _ctx, reason) => p.orders.cancel(plan.orderId, reason ?? "cancelled_by_admin"),
+    breaker: false,
+  },
+  refund_payment: {
+    flow: "refund",
+    target: "payments",
+    call: (p, plan, ctx) => p.payments.refund(plan.orderId, ctx),
+    breaker: true,
+  },
+  return_stock: {
+    flow: "refund",
+    target: "catalog",
+    call: (p, plan, ctx) => p.catalog.returnToStock(plan.orderId, ctx),
+    breaker: true,
+  },
 } as const satisfies Record<ForwardStepName, ForwardSpec> &
   Record<CompensationStepName, CompensationSpec> &
   Record<RefundStepName, RefundSpec>;
