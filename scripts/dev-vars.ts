@@ -37,7 +37,8 @@ const faultsOn = { FAULTS_ENABLED: async () => "true" };
 
 export async function ensureDevVars(): Promise<void> {
   // Fault injection exists only locally: the committed configs all say "false".
-  await ensure(".dev.vars", faultsOn);
+  // Analytics Engine drops writes locally: the gateway also feeds shop-ops' local metrics store.
+  await ensure(".dev.vars", { ...faultsOn, METRICS_LOCAL: async () => "true" });
   await ensure("workers/orders/.dev.vars", faultsOn);
   await ensure("workers/payments/.dev.vars", faultsOn);
   await ensure("workers/psp-sim/.dev.vars", faultsOn);
