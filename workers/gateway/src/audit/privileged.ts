@@ -21,7 +21,7 @@ export interface PrivilegedAction {
 type Pick = (body: JsonValue) => JsonValue;
 
 const field = (body: JsonValue, key: string): JsonValue =>
-  body !== null && typeof body === "object" && !Array.isArray(body) ? (body[key] ?? null) : null;
+  body !== null && typeof body === "object" && !Array.isArray(body) ? ((body[key] ?? null) as JsonValue) : null;
 const fields =
   (...keys: string[]): Pick =>
   (body) =>

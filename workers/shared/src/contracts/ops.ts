@@ -30,9 +30,13 @@ export const AuditActionSchema = z.enum([
 ]);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-// Checked as JSON, typed `unknown`: a recursive type makes RPC stub types infinitely deep.
-const JsonValueSchema: z.ZodType<unknown> = z.json();
+/**
+ * Checked as JSON (z.json()) but typed one level deep: a recursive type makes the RPC stub types
+ * infinitely deep, and `unknown` is not serialisable across RPC.
+ */
+type JsonLeaf = string | number | boolean | null;
+export type JsonValue = JsonLeaf | JsonLeaf[] | { [key: string]: JsonLeaf | JsonLeaf[] | object };
+const JsonValueSchema = z.json() as unknown as z.ZodType<JsonValue>;
 
 /** What a recorder hands to the trail; the trail adds `seq`, `at` and the hashes. */
 export const AuditInputSchema = z.strictObject({
