@@ -6,6 +6,7 @@ import type { PaymentsRpc } from "../../workers/shared/src/contracts/payments";
 import { drawRpcFault } from "../../workers/shared/src/faults";
 import { derivedId } from "../../workers/shared/src/ids";
 import { createLogger } from "../../workers/shared/src/log";
+import { type MetricsBindings, recordMetric } from "../../workers/shared/src/metrics";
 import { fail, type Result } from "../../workers/shared/src/result";
 import {
   type Canceller,
@@ -58,7 +59,7 @@ export interface SagaStore {
   faults(): Promise<RpcFaults>;
 }
 
-export interface OrderSagaEnv extends SagaVars {
+export interface OrderSagaEnv extends SagaVars, MetricsBindings {
   CATALOG: Pick<CatalogRpc, "reserve" | "commit" | "release" | "returnToStock">;
   PAYMENTS: Pick<PaymentsRpc, "authorize" | "capture" | "void" | "refund">;
   CIRCUIT_BREAKER: BreakerNamespace;
@@ -144,8 +145,21 @@ export abstract class OrderSagaObject<Env extends OrderSagaEnv> extends DurableO
         revision,
       );
       void this.#afterWrite(next.state, next.wakeAt, revision);
+      if (hasEnded(next.state) && !(stored && hasEnded(stored.state))) this.#recordEnding(next.state);
     }
     return { commands: next.commands, reply: next.reply };
+  }
+
+  /** One metrics point per ending (README "Metrics"); an operator's retry ends the saga again. */
+  #recordEnding(state: SagaState): void {
+    if (state.status !== "completed" && state.status !== "cancelled" && state.status !== "compensation_failed") return;
+    recordMetric(this.env, (promise) => this.ctx.waitUntil(promise), {
+      kind: "saga",
+      outcome: state.status,
+      reason: state.reason ?? "",
+      durationMs: Math.max(0, (state.endedAt ?? Date.now()) - (state.startedAt ?? state.createdAt)),
+      attempts: state.steps.reduce((sum, step) => sum + step.attempts, 0),
+    });
   }
 
   /** The alarm and the orders-db projection follow every stored change. */
