@@ -1,6 +1,16 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { recordMetric } from "../../../shared/src/metrics";
 import type { GatewayApp } from "../context";
+
+/** The request's `waitUntil`; an app called without an execution context (`app.request`) has none. */
+function waitUntilOf(c: Context<GatewayApp>): ((promise: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * One metrics point per request (README "Metrics"): the route *template* (so ids do not explode
@@ -24,7 +34,7 @@ export function requestMetrics(routes: readonly { method: string; path: string }
     await next();
     const pathname = new URL(c.req.url).pathname;
     const identity = c.get("identity");
-    recordMetric(c.env, (promise) => c.executionCtx.waitUntil(promise), {
+    recordMetric(c.env, waitUntilOf(c), {
       kind: "request",
       route: templateOf(c.req.method, pathname),
       method: c.req.method,

@@ -31,12 +31,23 @@ export const AuditActionSchema = z.enum([
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 
 /**
- * Checked as JSON (z.json()) but typed one level deep: a recursive type makes the RPC stub types
+ * Checked as JSON but typed one level deep: a recursive type makes the RPC stub types
  * infinitely deep, and `unknown` is not serialisable across RPC.
  */
 type JsonLeaf = string | number | boolean | null;
 export type JsonValue = JsonLeaf | JsonLeaf[] | { [key: string]: JsonLeaf | JsonLeaf[] | object };
-const JsonValueSchema = z.json() as unknown as z.ZodType<JsonValue>;
+const isJson = (value: unknown): boolean => {
+  try {
+    return JSON.stringify(value) !== undefined;
+  } catch {
+    return false;
+  }
+};
+// z.json() is recursive, which the OpenAPI generator cannot document: a refinement checks the same.
+const JsonValueSchema = z
+  .unknown()
+  .refine(isJson, { error: "Must be JSON." })
+  .meta({ description: "any JSON value" }) as unknown as z.ZodType<JsonValue>;
 
 /** What a recorder hands to the trail; the trail adds `seq`, `at` and the hashes. */
 export const AuditInputSchema = z.strictObject({
