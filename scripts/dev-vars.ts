@@ -47,7 +47,8 @@ async function sharedApiKey(): Promise<string> {
 
 export async function ensureDevVars(): Promise<void> {
   // Fault injection exists only locally: the committed configs all say "false".
-  await ensure(".dev.vars", faultsOn);
+  // Analytics Engine drops writes locally: the gateway also feeds shop-ops' local metrics store.
+  await ensure(".dev.vars", { ...faultsOn, METRICS_LOCAL: async () => "true" });
   await ensure("workers/orders/.dev.vars", faultsOn);
   const apiKey = await sharedApiKey();
   await ensure("workers/payments/.dev.vars", { ...faultsOn, PSP_API_KEY: async () => apiKey });

@@ -17,7 +17,8 @@ const worker = (dir: string, binds: string[] = []) => ({
 
 const TARGETS: { file: string; configs: string[]; runtime: boolean }[] = [
   { file: "types/worker-runtime.d.ts", configs: ["wrangler.toml"], runtime: true },
-  worker("gateway", ["users", "resilience", "catalog", "payments", "orders", "events", "notifications"]),
+  worker("gateway", ["users", "resilience", "catalog", "payments", "orders", "events", "notifications", "ops"]),
+  worker("ops"),
   worker("events"),
   worker("users", ["events"]),
   worker("resilience"),

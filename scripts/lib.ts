@@ -21,6 +21,7 @@ export function pspPort(gatewayPort: number): number {
 
 /** Every Worker, in deploy order (SPEC.md section 1): bound Workers before the ones that bind them. */
 export const WORKERS: readonly { name: string; config: string; d1: readonly string[] }[] = [
+  { name: "shop-ops", config: "workers/ops/wrangler.toml", d1: [] },
   { name: "shop-events", config: "workers/events/wrangler.toml", d1: ["events-db"] },
   { name: "shop-resilience", config: "workers/resilience/wrangler.toml", d1: [] },
   { name: "shop-catalog", config: "workers/catalog/wrangler.toml", d1: ["catalog-db"] },

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import type { Admission, Breaker, CircuitBreakerRpc } from "../../workers/shared/src/contracts/breaker";
+import { type MetricsBindings, recordMetric } from "../../workers/shared/src/metrics";
 import {
   acquire,
   type BreakerConfig,
@@ -15,7 +16,7 @@ import {
 export type { BreakerConfig } from "./machine";
 
 /** What the breaker reads from its host Worker's environment (vars; defaults when absent). */
-export type CircuitBreakerEnv = BreakerVars;
+export type CircuitBreakerEnv = BreakerVars & MetricsBindings;
 
 interface Row extends Record<string, SqlStorageValue> {
   state: string;
@@ -63,7 +64,7 @@ export class CircuitBreaker extends DurableObject<CircuitBreakerEnv> implements 
     const now = Date.now();
     const current = this.#load(now);
     const { state, admission } = acquire(current, now, this.#config, () => crypto.randomUUID());
-    if (state !== current) this.#save(state);
+    if (state !== current) this.#save(state, current);
     return admission;
   }
 
@@ -75,7 +76,7 @@ export class CircuitBreaker extends DurableObject<CircuitBreakerEnv> implements 
     const now = Date.now();
     const current = this.#load(now);
     const next = record(current, checkedOutcome, checkedProbe, now, this.#config);
-    if (next !== current) this.#save(next);
+    if (next !== current) this.#save(next, current);
     return toBreaker(this.#name(), next);
   }
 
@@ -103,7 +104,16 @@ export class CircuitBreaker extends DurableObject<CircuitBreakerEnv> implements 
     };
   }
 
-  #save(state: MachineState): void {
+  #save(state: MachineState, previous?: MachineState): void {
+    if (previous && previous.state !== state.state) {
+      recordMetric(this.env, (promise) => this.ctx.waitUntil(promise), {
+        kind: "breaker",
+        name: this.#name(),
+        from: previous.state,
+        to: state.state,
+        failures: state.failures,
+      });
+    }
     this.ctx.storage.sql.exec(
       `INSERT INTO breaker (id, state, failures, opened_at, last_transition_at, probe_id, probe_expires_at)
        VALUES (1, ?, ?, ?, ?, ?, ?)

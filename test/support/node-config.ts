@@ -130,6 +130,11 @@ export function ordersMigrations() {
   return readD1Migrations(join(ROOT, "d1", "orders", "migrations"));
 }
 
+/** shop-ops: the audit trail and the local metrics store. */
+export function opsAuxWorker(bindings: Record<string, string> = {}) {
+  return auxWorker("shop-ops", "ops", { bindings });
+}
+
 /** shop-catalog with its D1. */
 export function catalogAuxWorker() {
   return auxWorker("shop-catalog", "catalog");

@@ -13,6 +13,7 @@ import {
   notificationsAuxWorker,
   notificationsMigrations,
   ORDERS_DB_ID,
+  opsAuxWorker,
   ordersAuxWorker,
   ordersMigrations,
   PAYMENTS_DB_ID,
@@ -49,6 +50,8 @@ export default defineProject(async () => {
           },
           bindings: {
             FAULTS_ENABLED: "true",
+            // As in local dev: Analytics Engine drops writes, the metrics store in shop-ops keeps them.
+            METRICS_LOCAL: "true",
             TEST_MIGRATIONS: await usersMigrations(),
             TEST_CATALOG_MIGRATIONS: await catalogMigrations(),
             TEST_PAYMENTS_MIGRATIONS: await paymentsMigrations(),
@@ -65,6 +68,7 @@ export default defineProject(async () => {
             paymentsAuxWorker({ PSP_TIMEOUT_MS: "500" }),
             ordersAuxWorker({ ORDER_WAIT_MS: "3000" }),
             eventsAuxWorker(),
+            opsAuxWorker(),
             {
               ...notificationsAuxWorker({ NOTIFICATION_RETRY_BASE_SECONDS: "0" }),
               // Few, immediate retries: a poison message reaches the dead-letter queue in seconds.

@@ -32,6 +32,11 @@ export default class EventsService extends WorkerEntrypoint<Env> {
     return new EventsRepository(this.env.DB).stored(parseOrThrow(StoredQuerySchema, ids, "argument of stored()"));
   }
 
+  /** How many dead letters wait for a redrive (for the operators' metrics and alerts). */
+  waitingDeadLetters(): Promise<number> {
+    return new EventsRepository(this.env.DB).countWaitingDeadLetters();
+  }
+
   async recordDeadLetter(input: DeadLetterInput): Promise<void> {
     await recordDeadLetter(this.env, input);
   }

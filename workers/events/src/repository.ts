@@ -208,6 +208,14 @@ export class EventsRepository {
   }
 
   /** Waiting dead letters: these ids, or (without ids) the oldest `limit`. */
+  /** How many dead letters wait for a redrive (operations metrics and alerts). */
+  async countWaitingDeadLetters(): Promise<number> {
+    const row = await this.db
+      .prepare("SELECT COUNT(*) AS n FROM dead_letters WHERE redriven_at IS NULL")
+      .first<{ n: number }>();
+    return row?.n ?? 0;
+  }
+
   async waitingDeadLetters(ids: readonly string[] | undefined, limit: number): Promise<DeadLetter[]> {
     const statement = ids
       ? this.db

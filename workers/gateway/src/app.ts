@@ -5,9 +5,11 @@ import { fieldErrors } from "../../shared/src/validation";
 import { createVerifier, type TokenVerifier } from "./auth/verifier";
 import { gatewayConfig } from "./config";
 import type { GatewayApp } from "./context";
+import { auditPrivileged } from "./middleware/audit";
 import { authenticate } from "./middleware/authenticate";
 import { stripInternalHeaders } from "./middleware/identity-headers";
 import { rateLimit } from "./middleware/rate-limit";
+import { requestMetrics } from "./middleware/request-metrics";
 import { corsPolicy, securityHeaders } from "./middleware/security";
 import { sizeLimits } from "./middleware/size-limits";
 import { ADMIN_ROUTES } from "./routes/admin";
@@ -16,6 +18,7 @@ import { mountDocs } from "./routes/docs";
 import { EVENT_ROUTES } from "./routes/events";
 import { mountFaultsRoute } from "./routes/faults";
 import { NOTIFICATION_ROUTES } from "./routes/notifications";
+import { mountMetricsRoute, OPS_ROUTES } from "./routes/ops";
 import { ORDER_ROUTES } from "./routes/orders";
 import { mountPlatformRoutes } from "./routes/platform";
 import { allowedMethods, mountRoutes, type ProxyRoute } from "./routes/table";
@@ -28,6 +31,7 @@ export const PROXY_ROUTES: readonly ProxyRoute[] = [
   ...NOTIFICATION_ROUTES,
   ...ADMIN_ROUTES,
   ...EVENT_ROUTES,
+  ...OPS_ROUTES,
 ];
 
 const PLATFORM_PATHS = [
@@ -37,6 +41,7 @@ const PLATFORM_PATHS = [
   { method: "get", path: "/openapi.json" },
   { method: "get", path: "/docs" },
   { method: "put", path: "/api/admin/faults" },
+  { method: "get", path: "/api/admin/metrics" },
 ];
 
 // One verifier per isolate, so jose's JWKS cache lives as long as the isolate.
@@ -71,16 +76,19 @@ export function createGateway(): OpenAPIHono<GatewayApp> {
   });
 
   app.use(requestContext({ service: "shop-gateway", trustCaller: false }));
+  app.use(requestMetrics([...PROXY_ROUTES, ...PLATFORM_PATHS]));
   app.use(securityHeaders());
   app.use(corsPolicy());
   app.use(stripInternalHeaders());
   app.use(sizeLimits());
   app.use(authenticate(verifierFor));
   app.use("/api/*", rateLimit());
+  app.use("/api/*", auditPrivileged());
 
   mountPlatformRoutes(app);
   mountRoutes(app, PROXY_ROUTES);
   mountFaultsRoute(app);
+  mountMetricsRoute(app);
   mountDocs(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -5,6 +5,7 @@ import type { RpcFaults } from "../../../shared/src/contracts/faults";
 import { drawRpcFault } from "../../../shared/src/faults";
 import { derivedId } from "../../../shared/src/ids";
 import { createLogger, errorFields } from "../../../shared/src/log";
+import { recordMetric } from "../../../shared/src/metrics";
 import { fail, ok, type Result } from "../../../shared/src/result";
 import { OrdersRepository } from "../repository";
 import {
@@ -155,8 +156,21 @@ export class OrderSaga extends DurableObject<Env> {
         revision,
       );
       void this.#afterWrite(next.state, next.wakeAt, revision);
+      if (hasEnded(next.state) && !(stored && hasEnded(stored.state))) this.#recordEnding(next.state);
     }
     return { commands: next.commands, reply: next.reply };
+  }
+
+  /** One metrics point per ending (README "Metrics"); an operator's retry ends the saga again. */
+  #recordEnding(state: SagaMachineState): void {
+    if (state.status !== "completed" && state.status !== "cancelled" && state.status !== "compensation_failed") return;
+    recordMetric(this.env, (promise) => this.ctx.waitUntil(promise), {
+      kind: "saga",
+      outcome: state.status,
+      reason: state.reason ?? "",
+      durationMs: Math.max(0, (state.endedAt ?? Date.now()) - (state.startedAt ?? state.createdAt)),
+      attempts: state.steps.reduce((sum, step) => sum + step.attempts, 0),
+    });
   }
 
   /** The alarm and the orders-db projection follow every stored change. */

@@ -1,0 +1,2 @@
+// The ops test project's Env is shop-ops' own (workers/ops/worker-configuration.d.ts).
+export {};

@@ -1,0 +1,91 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import type { Breaker } from "../../../shared/src/contracts/breaker";
+import {
+  AuditPageSchema,
+  AuditQuerySchema,
+  AuditVerifySchema,
+  type MetricsReport,
+  MetricsReportSchema,
+  MetricsWindowSchema,
+} from "../../../shared/src/contracts/ops";
+import { errorFields } from "../../../shared/src/log";
+import { unwrap } from "../../../shared/src/result";
+import type { GatewayApp } from "../context";
+import { authorize } from "../middleware/authenticate";
+import { type ProxyRoute, problem } from "./table";
+
+const ops = (env: Env) => env.OPS;
+
+/** The audit trail, served by shop-ops. */
+export const OPS_ROUTES: ProxyRoute[] = [
+  {
+    method: "get",
+    path: "/api/admin/audit",
+    summary: "The audit trail of privileged actions, newest first; filter by actor id, action, target, time",
+    tag: "admin",
+    access: "admin",
+    service: ops,
+    query: AuditQuerySchema,
+    success: { status: 200, description: "A page of audit entries", schema: AuditPageSchema },
+  },
+  {
+    method: "get",
+    path: "/api/admin/audit/verify",
+    summary: "Check the audit trail's hash chain from its oldest kept entry",
+    tag: "admin",
+    access: "admin",
+    service: ops,
+    success: { status: 200, description: "Whether the chain is intact", schema: AuditVerifySchema },
+  },
+];
+
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/api/admin/metrics",
+  summary: "Request rate, errors and latency per route, saga outcomes, breakers, dead letters, over a window",
+  tags: ["admin"],
+  security: [{ bearer: [] }],
+  middleware: [authorize("admin")] as const,
+  request: { query: z.object({ window: MetricsWindowSchema.default("15m") }) },
+  responses: {
+    200: { description: "The metrics", content: { "application/json": { schema: MetricsReportSchema } } },
+    400: problem("Invalid window"),
+    401: problem("No or invalid access token"),
+    403: problem("Not an admin"),
+    502: problem("The metrics source failed"),
+  },
+});
+
+/**
+ * `GET /api/admin/metrics`: shop-ops answers what the metrics points say (from the local store or
+ * Analytics Engine); the gateway adds what only the services know now: each breaker's state (with
+ * its transitions in the window) and the dead letters waiting.
+ */
+export function mountMetricsRoute(app: OpenAPIHono<GatewayApp>): void {
+  app.openapi(metricsRoute, async (c) => {
+    const { window } = c.req.valid("query");
+    const log = c.get("log");
+    const [summary, breakers, deadLetters] = await Promise.all([
+      c.env.OPS.metrics(window),
+      c.env.RESILIENCE.breakers().catch((error: unknown): Breaker[] => {
+        log.warn("breakers unavailable for metrics", errorFields(error));
+        return [];
+      }),
+      c.env.EVENTS.waitingDeadLetters(),
+    ]);
+    const { breakerTransitions, ...rest } = unwrap(summary);
+    const report: MetricsReport = {
+      ...rest,
+      breakers: breakers.map((breaker) => ({
+        ...breaker,
+        transitions: breakerTransitions
+          .filter((t) => t.name === breaker.name)
+          .map(({ at, from, to }) => ({ at, from, to })),
+      })),
+      deadLetters,
+      outboxLagMs: null,
+    };
+    return c.json(report, 200, { "cache-control": "no-store" });
+  });
+}

@@ -1,0 +1,68 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { z } from "zod";
+import type { ServiceHealth } from "../../shared/src/contracts/health";
+import {
+  type AuditEntry,
+  AuditInputSchema,
+  type MetricsSummary,
+  MetricsWindowSchema,
+} from "../../shared/src/contracts/ops";
+import { errorFields } from "../../shared/src/log";
+import { METRICS_STORE_NAME } from "../../shared/src/metrics";
+import { fail, ok, type Result } from "../../shared/src/result";
+import { parseResult } from "../../shared/src/validation";
+import { analyticsEngineSummary } from "./analytics-engine";
+import { app } from "./routes";
+import { auditTrail } from "./trail";
+
+export { AuditLog } from "../../../durable-objects/audit-log/audit-log";
+export { MetricsStore } from "../../../durable-objects/metrics-store/metrics-store";
+
+const SourceSchema = z.enum(["local", "analytics-engine"]);
+
+/**
+ * shop-ops: the audit trail and the metrics source. `fetch` serves the admin HTTP app the gateway
+ * forwards to; `audit()` and `metrics()` are its RPC surface.
+ */
+export default class OpsService extends WorkerEntrypoint<Env> {
+  override fetch(request: Request): Promise<Response> {
+    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+  }
+
+  async health(): Promise<ServiceHealth> {
+    SourceSchema.parse(this.env.METRICS_SOURCE);
+    return { status: "ok", service: "shop-ops" };
+  }
+
+  /** Records one privileged action in the chain (once per request id, action and target). */
+  async audit(input: unknown): Promise<Result<AuditEntry>> {
+    const parsed = parseResult(AuditInputSchema, input);
+    if (!parsed.ok) return parsed;
+    return ok(await auditTrail(this.env).append(parsed.value));
+  }
+
+  /** Requests, sagas and breaker transitions over a window, from the configured source. */
+  async metrics(window: unknown): Promise<Result<MetricsSummary>> {
+    const parsed = parseResult(MetricsWindowSchema, window);
+    if (!parsed.ok) return parsed;
+    const source = SourceSchema.parse(this.env.METRICS_SOURCE);
+    if (source === "local") {
+      return ok(await this.env.METRICS_STORE.getByName(METRICS_STORE_NAME).summary(parsed.value));
+    }
+    const env = this.env as Env & { CF_ACCOUNT_ID?: string; CF_ANALYTICS_TOKEN?: string };
+    if (!env.CF_ACCOUNT_ID || !env.CF_ANALYTICS_TOKEN) {
+      return fail(
+        "unavailable",
+        "Analytics Engine is the metrics source but CF_ACCOUNT_ID or CF_ANALYTICS_TOKEN is unset.",
+      );
+    }
+    try {
+      return ok(
+        await analyticsEngineSummary({ accountId: env.CF_ACCOUNT_ID, token: env.CF_ANALYTICS_TOKEN }, parsed.value),
+      );
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", message: "metrics query failed", ...errorFields(error) }));
+      return fail("bad_gateway", "Analytics Engine did not answer.");
+    }
+  }
+}
