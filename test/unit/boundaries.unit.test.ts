@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { violations } from "../../scripts/check-boundaries";
+
+describe("Worker boundaries (npm run check)", () => {
+  it("refuses a Worker importing another Worker's code", () => {
+    const found = violations({
+      "workers/orders/src/place-order.ts": 'import { quote } from "../../catalog/src/products";\n',
+    });
+    expect(found).toEqual([
+      {
+        file: "workers/orders/src/place-order.ts",
+        specifier: "../../catalog/src/products",
+        reason: "orders imports catalog's code",
+      },
+    ]);
+  });
+
+  it("refuses shared code importing a Worker, in static and dynamic imports and re-exports", () => {
+    const found = violations({
+      "queues/outbox.ts": 'export { x } from "../workers/events/src/bus";\n',
+      "durable-objects/rate-limiter/rate-limiter.ts": 'const m = await import("../../workers/gateway/src/config");\n',
+      "workers/shared/src/http.ts": 'import type { Env } from "../../users/src/index";\n',
+    });
+    expect(found.map((v) => v.reason)).toEqual([
+      "shared code imports events's code",
+      "shared code imports gateway's code",
+      "shared code imports users's code",
+    ]);
+  });
+
+  it("allows a Worker's own code, shared code, queues and durable objects, and packages", () => {
+    expect(
+      violations({
+        "workers/orders/src/routes.ts": [
+          'import { Hono } from "hono";',
+          'import { x } from "./place-order";',
+          'import { y } from "../../shared/src/result";',
+          'import { z } from "../../../queues/outbox";',
+          'import { w } from "../../../durable-objects/rate-limiter/sliding-window";',
+          'import { v } from "./saga/machine";',
+        ].join("\n"),
+        "test/orders/helpers.ts": 'import { OrdersRepository } from "../../workers/orders/src/repository";\n',
+      }),
+    ).toEqual([]);
+  });
+});
