@@ -4,29 +4,22 @@
  * configs of the Workers it binds, for typed RPC stubs); runtime types are generated once.
  */
 import { wrangler } from "./lib.ts";
+import { readTopology } from "./topology.ts";
 
-/** A Worker's Env file: its own config first, then the configs of the Workers it binds. */
-const worker = (dir: string, binds: string[] = []) => ({
-  file: dir === "gateway" ? "workers/gateway/worker-configuration.d.ts" : `workers/${dir}/worker-configuration.d.ts`,
-  configs: [
-    dir === "gateway" ? "wrangler.toml" : `workers/${dir}/wrangler.toml`,
-    ...binds.map((b) => `workers/${b}/wrangler.toml`),
-  ],
-  runtime: false,
-});
-
+/**
+ * A Worker's Env file: its own config first, then the configs of the Workers it binds (for typed
+ * RPC and Durable Object stubs), as `topology.ts` reads them from the configs.
+ */
+const workers = readTopology();
+const configOf = new Map(workers.map((w) => [w.name, w.config]));
 const TARGETS: { file: string; configs: string[]; runtime: boolean }[] = [
   { file: "types/worker-runtime.d.ts", configs: ["wrangler.toml"], runtime: true },
-  worker("gateway", ["users", "resilience", "catalog", "payments", "orders", "events", "notifications", "ops"]),
-  worker("ops"),
-  worker("events"),
-  worker("users", ["events"]),
-  worker("resilience"),
-  worker("catalog", ["events"]),
-  worker("psp-sim"),
-  worker("payments", ["resilience", "events"]),
-  worker("orders", ["catalog", "payments", "resilience", "events"]),
-  worker("notifications", ["events"]),
+  ...workers.map((w) => ({
+    file:
+      w.dir === "gateway" ? "workers/gateway/worker-configuration.d.ts" : `workers/${w.dir}/worker-configuration.d.ts`,
+    configs: [w.config, ...w.binds.map((b) => configOf.get(b) as string)],
+    runtime: false,
+  })),
 ];
 
 const check = process.argv.includes("--check");

@@ -2,6 +2,7 @@
 import { type SpawnOptions, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deployOrder, readTopology, type WorkerNode } from "./topology.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const STATE_DIR = join(ROOT, ".wrangler", "state");
@@ -9,8 +10,6 @@ export const STATE_DIR = join(ROOT, ".wrangler", "state");
 export const PSP_STATE_DIR = join(ROOT, ".wrangler", "psp-sim");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
-/** The stand-in for a payment provider: `npm run dev`, the tests, and staging; never production. */
-export const PSP_SIM = { name: "shop-psp-sim", config: "workers/psp-sim/wrangler.toml", d1: [] as string[] };
 /**
  * The simulator's port: PSP_PORT, else the gateway's port + 1 (8788 beside the default 8787), so
  * several systems (a user's dev, smoke, chaos) can run side by side.
@@ -19,18 +18,16 @@ export function pspPort(gatewayPort: number): number {
   return Number(process.env.PSP_PORT || gatewayPort + 1);
 }
 
-/** Every Worker, in deploy order (SPEC.md section 1): bound Workers before the ones that bind them. */
-export const WORKERS: readonly { name: string; config: string; d1: readonly string[] }[] = [
-  { name: "shop-ops", config: "workers/ops/wrangler.toml", d1: [] },
-  { name: "shop-events", config: "workers/events/wrangler.toml", d1: ["events-db"] },
-  { name: "shop-resilience", config: "workers/resilience/wrangler.toml", d1: [] },
-  { name: "shop-catalog", config: "workers/catalog/wrangler.toml", d1: ["catalog-db"] },
-  { name: "shop-payments", config: "workers/payments/wrangler.toml", d1: ["payments-db"] },
-  { name: "shop-orders", config: "workers/orders/wrangler.toml", d1: ["orders-db"] },
-  { name: "shop-users", config: "workers/users/wrangler.toml", d1: ["users-db"] },
-  { name: "shop-notifications", config: "workers/notifications/wrangler.toml", d1: ["notifications-db"] },
-  { name: "shop-gateway", config: "wrangler.toml", d1: [] },
-];
+const topology = deployOrder(readTopology());
+
+/** The stand-in for a payment provider: `npm run dev`, the tests, and staging; never production. */
+export const PSP_SIM = topology.find((w) => w.name === "shop-psp-sim") as WorkerNode;
+
+/**
+ * Every Worker of the shop, in deploy order (SPEC.md section 1: bound Workers before the ones that
+ * bind them), derived from the wrangler configs by `topology.ts`. The simulator is not one of them.
+ */
+export const WORKERS: readonly WorkerNode[] = topology.filter((w) => w !== PSP_SIM);
 
 /** Offline-friendly wrangler: no Request.cf fetch, no telemetry. */
 export const WRANGLER_ENV = {
