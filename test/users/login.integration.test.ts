@@ -103,11 +103,11 @@ describe("POST /api/auth/login", () => {
     expect((row?.expires_at ?? 0) - (row?.created_at ?? 0)).toBe(2_592_000);
   });
 
-  it("answers a wrong password and an unknown email with the same 401 problem", async () => {
+  it("answers a wrong password and an unknown email with the same 400 problem (never a 401, which is for access tokens)", async () => {
     const { email, password } = await registerUser();
 
-    const wrongPassword = await expectProblem(await login(email, `${password}!`), 401, "invalid_credentials");
-    const unknownEmail = await expectProblem(await login(uniqueEmail("nobody"), password), 401, "invalid_credentials");
+    const wrongPassword = await expectProblem(await login(email, `${password}!`), 400, "invalid_credentials");
+    const unknownEmail = await expectProblem(await login(uniqueEmail("nobody"), password), 400, "invalid_credentials");
 
     const { instance: _a, ...wrong } = wrongPassword;
     const { instance: _b, ...unknown } = unknownEmail;
@@ -149,7 +149,7 @@ describe("POST /api/auth/login", () => {
     const { accessToken } = await loginOk(email, password);
 
     expect(decodeJwt(accessToken).sub).toBe(id);
-    await expectProblem(await login(email, `${password}.`), 401, "invalid_credentials");
+    await expectProblem(await login(email, `${password}.`), 400, "invalid_credentials");
   });
 
   it("refuses a login body with an unknown field", async () => {

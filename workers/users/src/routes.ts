@@ -82,6 +82,12 @@ export const app = new Hono<UsersApp>()
     const identity = requireIdentity(c);
     return c.json(unwrap(await accounts.getUser(deps(c), identity, identity.userId)));
   })
+  // `me` is the caller's id, for reading and for changing (registered before `:id`).
+  .patch("/api/users/me", async (c) => {
+    const identity = requireIdentity(c);
+    const patch = await readBody(c.req.raw, UserPatchSchema);
+    return c.json(unwrap(await accounts.updateUser(deps(c), identity, identity.userId, patch)));
+  })
   .get("/api/users/:id", async (c) => {
     const identity = requireIdentity(c);
     return c.json(unwrap(await accounts.getUser(deps(c), identity, userIdParam(c.req.param("id")))));
