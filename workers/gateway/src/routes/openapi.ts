@@ -16,7 +16,8 @@ export const OPENAPI_CONFIG = {
       "  a wrong credential in a body (password, refresh token) is a 400 with its own `code`.",
       "- Every `/api` response carries `RateLimit-Policy` and `RateLimit`; a 429 carries `Retry-After`.",
       "- A path that exists with another method is a 405 with `Allow`; an unknown path a 404",
-      "  (`components.responses.MethodNotAllowed`, `NotFound`).",
+      "  (`components.responses`: `MethodNotAllowed`, `NotFound`; and before routing, for any path,",
+      "  `PayloadTooLarge`, `RequestHeaderFieldsTooLarge`, `TooManyRequests`, `ServiceUnavailable`).",
     ].join("\n"),
   },
   servers: [

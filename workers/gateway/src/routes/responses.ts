@@ -102,12 +102,17 @@ export const IDEMPOTENT_REPLAYED = header("`true` when this is the stored answer
 
 /**
  * Answers to requests that match no operation: 404 for an unknown path, 405 with `Allow` for a
- * known path and another method. Published as reusable components (no operation owns them).
+ * known path and another method, and the steps that come before routing (size checks, and under
+ * /api the rate limit). Published as reusable components (no operation owns them).
  */
 export const UNMATCHED_RESPONSES = {
-  NotFound: problem("No such route", 404, false),
+  NotFound: problem("No such route", 404),
   MethodNotAllowed: {
-    ...problem("The path exists; the method does not (see Allow)", 405, false),
-    headers: { Allow: header("The methods this path takes", true) },
+    ...problem("The path exists; the method does not (see Allow)", 405),
+    headers: { ...RATE_LIMIT_HEADERS, Allow: header("The methods this path takes", true) },
   },
+  PayloadTooLarge: problem(DESCRIPTIONS[413] as string, 413),
+  RequestHeaderFieldsTooLarge: problem(DESCRIPTIONS[431] as string, 431),
+  TooManyRequests: problem(DESCRIPTIONS[429] as string, 429),
+  ServiceUnavailable: problem(DESCRIPTIONS[503] as string, 503),
 } as const;
