@@ -172,7 +172,7 @@ export function examplesOf(doc: OpenApiDocument): { where: string; schema: JsonS
   const found: { where: string; schema: JsonSchema; example: unknown }[] = [];
   const walk = (node: unknown, where: string) => {
     if (Array.isArray(node)) {
-      node.forEach((child, i) => walk(child, `${where}/${i}`));
+      for (const [i, child] of node.entries()) walk(child, `${where}/${i}`);
       return;
     }
     if (node === null || typeof node !== "object") return;
