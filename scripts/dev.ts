@@ -21,8 +21,10 @@ import { adminSql } from "./admin.ts";
 import { copyDocsAssets } from "./copy-docs-assets.ts";
 import { ensureDevVars } from "./dev-vars.ts";
 import {
+  devPorts,
   PSP_SIM,
   PSP_STATE_DIR,
+  portInUse,
   pspPort,
   ROOT,
   STATE_DIR,
@@ -167,6 +169,15 @@ async function waitFor(
   throw new Error(`${url} was not ready within 120 s`);
 }
 
+// A port in use would end in a wrangler crash and an esbuild goroutine dump: say so plainly first.
+for (const { name, port: taken } of devPorts(port)) {
+  if (await portInUse(taken)) {
+    console.error(
+      `address already in use: 127.0.0.1:${taken} (${name}). Is another npm run dev running? Start this one with PORT=<another port>.`,
+    );
+    process.exit(1);
+  }
+}
 await prepare();
 const overrides = varOverrides();
 // The payment provider's stand-in: its own wrangler dev on its own port, reached over HTTP.
@@ -194,6 +205,8 @@ const [cmd, args] = wranglerArgs([
   String(port),
   "--ip",
   "127.0.0.1",
+  "--inspector-port",
+  String(port + 10_001),
   "--persist-to",
   STATE_DIR,
   "--show-interactive-dev-session=false",

@@ -1,5 +1,6 @@
 /** Shared helpers of the project scripts (run on the pinned Node 22 through `npm run`). */
 import { type SpawnOptions, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deployOrder, readTopology, type WorkerNode } from "./topology.ts";
@@ -75,4 +76,33 @@ export function run(
 /** Escapes a value for a single-quoted SQL string literal. */
 export function sqlString(value: string | null): string {
   return value === null ? "NULL" : `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Whether something already listens on 127.0.0.1:port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(true));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(false)));
+  });
+}
+
+/** The ports one `npm run dev` on `port` takes: the gateway, the simulator and two inspectors. */
+export function devPorts(port: number): { name: string; port: number }[] {
+  return [
+    { name: "PORT (the gateway)", port },
+    { name: "PSP_PORT (the provider simulator)", port: pspPort(port) },
+    { name: "the simulator's inspector (PORT + 10000)", port: port + 10_000 },
+    { name: "the services' inspector (PORT + 10001)", port: port + 10_001 },
+  ];
+}
+
+/** A PORT whose whole block of dev ports is free (for smoke and chaos beside a running dev). */
+export async function freeDevPort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const busy = await Promise.all(devPorts(port).map((p) => portInUse(p.port)));
+    if (!busy.some(Boolean)) return port;
+  }
+  throw new Error("no free block of ports for npm run dev");
 }

@@ -40,10 +40,11 @@ describe("sign-up and sessions through the gateway", () => {
     expect((await call("/api/users/me", { token: pair.accessToken })).status).toBe(200);
 
     const replay = await call("/api/auth/refresh", { json: { refreshToken: user.refreshToken } });
-    expect(replay.status).toBe(401);
+    expect(replay.status).toBe(400);
+    expect((await problemOf(replay)).code).toBe("invalid_grant");
     // The reuse revoked the family: the newest token of the session is dead too.
     const afterReuse = await call("/api/auth/refresh", { json: { refreshToken: pair.refreshToken } });
-    expect(afterReuse.status).toBe(401);
+    expect(afterReuse.status).toBe(400);
   });
 
   it("answers every bad credential with the same problem", async () => {
@@ -54,7 +55,9 @@ describe("sign-up and sessions through the gateway", () => {
     const unknownEmail = await problemOf(
       await call("/api/auth/login", { json: { email: "nobody@example.com", password: "not-the-password" } }),
     );
+    // SPEC.md: 401 with one message for any bad credential (the caller had no session to lose).
     expect(wrongPassword.status).toBe(401);
+    expect(wrongPassword.code).toBe("login_failed");
     const { instance: _a, ...a } = wrongPassword;
     const { instance: _b, ...b } = unknownEmail;
     expect(a).toEqual(b);
@@ -64,7 +67,7 @@ describe("sign-up and sessions through the gateway", () => {
     const user = await registerAndLogin();
     const out = await call("/api/auth/logout", { token: user.accessToken, json: { refreshToken: user.refreshToken } });
     expect(out.status).toBe(204);
-    expect((await call("/api/auth/refresh", { json: { refreshToken: user.refreshToken } })).status).toBe(401);
+    expect((await call("/api/auth/refresh", { json: { refreshToken: user.refreshToken } })).status).toBe(400);
   });
 
   it("keeps tokens signed by the previous key valid during a rotation", async () => {

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { importJWK, type JWK, type JWTHeaderParameters, type JWTPayload, SignJWT } from "jose";
 import { inject } from "vitest";
+import { contractViolations, type OpenApiDocument } from "../support/contract";
 
 export const BASE = "https://shop.test";
 
@@ -22,7 +23,7 @@ export interface CallOptions {
 }
 
 /** One request to the gateway, as a client on the internet would send it. */
-export function call(path: string, options: CallOptions = {}): Promise<Response> {
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
   const headers = new Headers(options.headers);
   headers.set("cf-connecting-ip", options.ip ?? freshIp());
   if (options.token) headers.set("authorization", `Bearer ${options.token}`);
@@ -31,9 +32,39 @@ export function call(path: string, options: CallOptions = {}): Promise<Response>
     headers.set("content-type", "application/json");
     body = JSON.stringify(options.json);
   }
-  return exports.default.fetch(
-    new Request(`${BASE}${path}`, { method: options.method ?? (body ? "POST" : "GET"), headers, body }),
+  const request = new Request(`${BASE}${path}`, { method: options.method ?? (body ? "POST" : "GET"), headers, body });
+  return conforming(request.method, new URL(request.url).pathname, await exports.default.fetch(request));
+}
+
+let published: Promise<OpenApiDocument> | undefined;
+/** The gateway's own /openapi.json, fetched once per test file. */
+export function publishedDocument(): Promise<OpenApiDocument> {
+  published ??= exports.default
+    .fetch(new Request(`${BASE}/openapi.json`))
+    .then((response) => response.json() as Promise<OpenApiDocument>);
+  return published;
+}
+
+/**
+ * The contract hook: every response a system test receives through `call` must be one that
+ * /openapi.json documents for its request (status, media type, body, headers), or the test fails.
+ * Only the documentation pages and CORS preflights are outside the contract.
+ */
+async function conforming(method: string, pathname: string, response: Response): Promise<Response> {
+  const outside = method === "OPTIONS" || pathname === "/openapi.json" || pathname.startsWith("/docs");
+  if (outside) return response;
+  const body = method === "HEAD" ? "" : await response.clone().text();
+  const violations = contractViolations(
+    await publishedDocument(),
+    { method, pathname },
+    { status: response.status, headers: response.headers, body },
   );
+  if (violations.length > 0) {
+    throw new Error(
+      `${method} ${pathname} broke the published contract:\n${violations.join("\n")}\n${body.slice(0, 500)}`,
+    );
+  }
+  return response;
 }
 
 export interface TestUser {

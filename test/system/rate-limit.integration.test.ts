@@ -100,7 +100,7 @@ describe("quotas", () => {
     const user = await registerAndLogin();
     for (let i = 0; i < 10; i++) {
       const guess = await changePassword(user);
-      expect(guess.status).toBe(401);
+      expect(guess.status).toBe(400);
       expect(guess.headers.get("ratelimit-policy")).toBe('"user";q=600;w=60, "password";q=10;w=900');
       expect(remaining(guess.headers.get("ratelimit"), "password")).toBe(9 - i);
     }
@@ -118,14 +118,14 @@ describe("quotas", () => {
     const login = await call("/api/auth/login", { json: { email: user.email, password: user.password } });
     expect(login.status).toBe(200);
     // Another user's quota is untouched.
-    expect((await changePassword(await registerAndLogin())).status).toBe(401);
+    expect((await changePassword(await registerAndLogin())).status).toBe(400);
   });
 
   it("admits exactly 10 of 25 simultaneous password changes for one user, from any address", async () => {
     const user = await registerAndLogin();
     const responses = await Promise.all(Array.from({ length: 25 }, () => changePassword(user)));
     const statuses = responses.map((r) => r.status);
-    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(15);
     const me = await call("/api/users/me", { token: user.accessToken });
     expect(remaining(me.headers.get("ratelimit"), "user")).toBe(600 - 10 - 1);

@@ -103,11 +103,13 @@ describe("POST /api/auth/login", () => {
     expect((row?.expires_at ?? 0) - (row?.created_at ?? 0)).toBe(2_592_000);
   });
 
-  it("answers a wrong password and an unknown email with the same 401 problem", async () => {
+  it("answers a wrong password and an unknown email with the same 401 problem, with WWW-Authenticate", async () => {
     const { email, password } = await registerUser();
 
-    const wrongPassword = await expectProblem(await login(email, `${password}!`), 401, "invalid_credentials");
-    const unknownEmail = await expectProblem(await login(uniqueEmail("nobody"), password), 401, "invalid_credentials");
+    const wrongResponse = await login(email, `${password}!`);
+    expect(wrongResponse.headers.get("www-authenticate")).toBe('Bearer realm="edge-shop"');
+    const wrongPassword = await expectProblem(wrongResponse, 401, "login_failed");
+    const unknownEmail = await expectProblem(await login(uniqueEmail("nobody"), password), 401, "login_failed");
 
     const { instance: _a, ...wrong } = wrongPassword;
     const { instance: _b, ...unknown } = unknownEmail;
@@ -149,7 +151,7 @@ describe("POST /api/auth/login", () => {
     const { accessToken } = await loginOk(email, password);
 
     expect(decodeJwt(accessToken).sub).toBe(id);
-    await expectProblem(await login(email, `${password}.`), 401, "invalid_credentials");
+    await expectProblem(await login(email, `${password}.`), 401, "login_failed");
   });
 
   it("refuses a login body with an unknown field", async () => {

@@ -25,7 +25,7 @@ describe("POST /api/auth/password", () => {
     await expectProblem(response, 401, "unauthorized");
   });
 
-  it("answers 401 for a wrong current password and changes nothing", async () => {
+  it("answers 400 invalid_credentials for a wrong current password and changes nothing", async () => {
     const { user, email, password, identity, tokens } = await registerAndLogin();
     const before = await userRow(user.id);
 
@@ -34,7 +34,7 @@ describe("POST /api/auth/password", () => {
       body: { currentPassword: `${password}x`, newPassword: NEW_PASSWORD },
     });
 
-    await expectProblem(response, 401, "invalid_credentials");
+    await expectProblem(response, 400, "invalid_credentials");
     expect(await userRow(user.id)).toEqual(before);
     await loginOk(email, password);
     await refreshOk(tokens.refreshToken);
@@ -63,7 +63,7 @@ describe("POST /api/auth/password", () => {
 
     expect(response.status).toBe(204);
     expect(await response.text()).toBe("");
-    await expectProblem(await login(email, password), 401, "invalid_credentials");
+    await expectProblem(await login(email, password), 401, "login_failed");
     await loginOk(email, NEW_PASSWORD);
     const after = await userRow(user.id);
     expect(after?.password_iterations).toBe(100_000);
@@ -82,8 +82,8 @@ describe("POST /api/auth/password", () => {
     });
 
     expect(response.status).toBe(204);
-    await expectProblem(await refresh(rotatedFirst.refreshToken), 401, "invalid_token");
-    await expectProblem(await refresh(secondSession.refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(rotatedFirst.refreshToken), 400, "invalid_grant");
+    await expectProblem(await refresh(secondSession.refreshToken), 400, "invalid_grant");
     expect((await refreshTokenRow(secondSession.refreshToken))?.revoked_at).not.toBeNull();
     const fresh = await loginOk(email, NEW_PASSWORD);
     await refreshOk(fresh.refreshToken);

@@ -34,7 +34,7 @@ describe("POST /api/auth/refresh", () => {
     expect(decodeJwt(rotated.accessToken)).toMatchObject({ sub: user.id, role: "customer" });
     expect(decodeJwt(rotated.accessToken).jti).not.toBe(decodeJwt(tokens.accessToken).jti);
 
-    await expectProblem(await refresh(tokens.refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(tokens.refreshToken), 400, "invalid_grant");
   });
 
   it("keeps the rotated token in the family of the login and records its successor", async () => {
@@ -66,9 +66,9 @@ describe("POST /api/auth/refresh", () => {
     const second = await refreshOk(tokens.refreshToken);
     const newest = await refreshOk(second.refreshToken);
 
-    await expectProblem(await refresh(tokens.refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(tokens.refreshToken), 400, "invalid_grant");
 
-    await expectProblem(await refresh(newest.refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(newest.refreshToken), 400, "invalid_grant");
     const family = (await refreshTokenRow(tokens.refreshToken))?.family_id;
     const { results } = await env.DB.prepare("SELECT revoked_at FROM refresh_tokens WHERE family_id = ?")
       .bind(family)
@@ -82,7 +82,7 @@ describe("POST /api/auth/refresh", () => {
     const otherSession = await loginOk(email, password);
     await refreshOk(firstSession.refreshToken);
 
-    await expectProblem(await refresh(firstSession.refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(firstSession.refreshToken), 400, "invalid_grant");
 
     await refreshOk(otherSession.refreshToken);
   });
@@ -92,9 +92,9 @@ describe("POST /api/auth/refresh", () => {
 
     const responses = await Promise.all([refresh(tokens.refreshToken), refresh(tokens.refreshToken)]);
 
-    expect(responses.map((r) => r.status).sort()).toEqual([200, 401]);
-    const refused = responses.find((r) => r.status === 401) as Response;
-    await expectProblem(refused, 401, "invalid_token");
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 400]);
+    const refused = responses.find((r) => r.status === 400) as Response;
+    await expectProblem(refused, 400, "invalid_grant");
     // Only one successor was ever written.
     const family = (await refreshTokenRow(tokens.refreshToken))?.family_id;
     const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM refresh_tokens WHERE family_id = ?")
@@ -110,7 +110,7 @@ describe("POST /api/auth/refresh", () => {
 
     const winner = responses.find((r) => r.status === 200) as Response;
     const { refreshToken } = (await winner.json()) as { refreshToken: string };
-    await expectProblem(await refresh(refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(refreshToken), 400, "invalid_grant");
   });
 
   it("refuses an expired refresh token", async () => {
@@ -120,7 +120,7 @@ describe("POST /api/auth/refresh", () => {
       .bind(past, await refreshTokenHash(tokens.refreshToken))
       .run();
 
-    await expectProblem(await refresh(tokens.refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(tokens.refreshToken), 400, "invalid_grant");
 
     // Refused, not rotated: no successor was written.
     expect((await refreshTokenRow(tokens.refreshToken))?.replaced_by).toBeNull();
@@ -130,8 +130,8 @@ describe("POST /api/auth/refresh", () => {
     const { tokens } = await registerAndLogin();
     await refreshOk(tokens.refreshToken);
 
-    const random = await expectProblem(await refresh(crypto.randomUUID()), 401, "invalid_token");
-    const dead = await expectProblem(await refresh(tokens.refreshToken), 401, "invalid_token");
+    const random = await expectProblem(await refresh(crypto.randomUUID()), 400, "invalid_grant");
+    const dead = await expectProblem(await refresh(tokens.refreshToken), 400, "invalid_grant");
 
     expect(random.detail).toBe(dead.detail);
     expect(random.title).toBe(dead.title);
@@ -184,7 +184,7 @@ describe("POST /api/auth/logout", () => {
 
     expect(response.status).toBe(204);
     expect(await response.text()).toBe("");
-    await expectProblem(await refresh(tokens.refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(tokens.refreshToken), 400, "invalid_grant");
   });
 
   it("revokes the whole session: the newest token of the chain dies too, other sessions live", async () => {
@@ -195,7 +195,7 @@ describe("POST /api/auth/logout", () => {
     const response = await call("/api/auth/logout", { as: identity, body: { refreshToken: newest.refreshToken } });
 
     expect(response.status).toBe(204);
-    await expectProblem(await refresh(newest.refreshToken), 401, "invalid_token");
+    await expectProblem(await refresh(newest.refreshToken), 400, "invalid_grant");
     await refreshOk(otherSession.refreshToken);
   });
 
@@ -208,16 +208,16 @@ describe("POST /api/auth/logout", () => {
       body: { refreshToken: victim.tokens.refreshToken },
     });
 
-    await expectProblem(response, 401, "invalid_token");
+    await expectProblem(response, 400, "invalid_grant");
     expect((await refreshTokenRow(victim.tokens.refreshToken))?.revoked_at).toBeNull();
     await refreshOk(victim.tokens.refreshToken);
   });
 
-  it("answers 401 invalid_token for an unknown refresh token", async () => {
+  it("answers 400 invalid_grant for an unknown refresh token", async () => {
     const { identity } = await registerUser();
 
     const response = await call("/api/auth/logout", { as: identity, body: { refreshToken: crypto.randomUUID() } });
 
-    await expectProblem(response, 401, "invalid_token");
+    await expectProblem(response, 400, "invalid_grant");
   });
 });

@@ -18,6 +18,7 @@ import { mountDocs } from "./routes/docs";
 import { EVENT_ROUTES } from "./routes/events";
 import { mountFaultsRoute } from "./routes/faults";
 import { NOTIFICATION_ROUTES } from "./routes/notifications";
+import { mountOpenApi } from "./routes/openapi";
 import { mountMetricsRoute, OPS_ROUTES } from "./routes/ops";
 import { ORDER_ROUTES } from "./routes/orders";
 import { mountPlatformRoutes } from "./routes/platform";
@@ -91,19 +92,7 @@ export function createGateway(): OpenAPIHono<GatewayApp> {
   mountMetricsRoute(app);
   mountDocs(app);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
-    type: "http",
-    scheme: "bearer",
-    bearerFormat: "JWT (ES256, typ at+jwt)",
-  });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "edge-shop",
-      version: "0.1.0",
-      description: "E-commerce backend on Cloudflare Workers. Every error is RFC 9457 problem+json.",
-    },
-  });
+  mountOpenApi(app);
 
   app.notFound((c) => {
     const allow = allowedMethods([...PROXY_ROUTES, ...PLATFORM_PATHS], new URL(c.req.url).pathname);

@@ -7,12 +7,18 @@ export const ERROR_CODES = {
   validation_failed: { status: 400, title: "Validation Failed" },
   unauthorized: { status: 401, title: "Unauthorized" },
   invalid_token: { status: 401, title: "Invalid Token" },
-  invalid_credentials: { status: 401, title: "Invalid Credentials" },
+  // A wrong credential in a request body (password, refresh token) is a 400 with its own code, as
+  // OAuth 2's token endpoint answers invalid_grant: 401 is kept for the access token alone.
+  invalid_credentials: { status: 400, title: "Invalid Credentials" },
+  // SPEC.md: a failed login is a 401 (the caller stays unauthenticated), with WWW-Authenticate.
+  login_failed: { status: 401, title: "Login Failed" },
+  invalid_grant: { status: 400, title: "Invalid Refresh Token" },
   forbidden: { status: 403, title: "Forbidden" },
   insufficient_scope: { status: 403, title: "Insufficient Scope" },
   not_found: { status: 404, title: "Not Found" },
   method_not_allowed: { status: 405, title: "Method Not Allowed" },
   conflict: { status: 409, title: "Conflict" },
+  last_admin: { status: 409, title: "Last Admin" },
   out_of_stock: { status: 409, title: "Out of Stock" },
   payment_declined: { status: 402, title: "Payment Declined" },
   email_taken: { status: 409, title: "Email Taken" },

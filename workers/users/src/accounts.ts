@@ -71,9 +71,9 @@ export async function login(deps: AccountsDeps, input: LoginInput): Promise<Resu
   const valid = stored
     ? await verifyPassword(input.password, stored.password)
     : await burnPasswordCheck(input.password);
-  if (!stored || !valid) return fail("invalid_credentials", BAD_CREDENTIALS);
+  if (!stored || !valid) return fail("login_failed", BAD_CREDENTIALS);
   const pair = await startSession(deps, stored.user, stored.password.hash);
-  return pair ? ok(pair) : fail("invalid_credentials", BAD_CREDENTIALS);
+  return pair ? ok(pair) : fail("login_failed", BAD_CREDENTIALS);
 }
 
 /**
@@ -88,10 +88,10 @@ export async function refresh(deps: AccountsDeps, refreshToken: string): Promise
   if (!rotated) {
     const known = await deps.repo.findRefreshToken(oldHash);
     if (known && (known.used || known.revoked)) await deps.repo.revokeFamily(known.familyId, now);
-    return fail("invalid_token", BAD_REFRESH);
+    return fail("invalid_grant", BAD_REFRESH);
   }
   const stored = await deps.repo.findById(rotated.userId);
-  if (!stored) return fail("invalid_token", BAD_REFRESH);
+  if (!stored) return fail("invalid_grant", BAD_REFRESH);
   return ok({
     accessToken: await signAccessToken(
       await deps.signing(),
@@ -108,7 +108,7 @@ export async function refresh(deps: AccountsDeps, refreshToken: string): Promise
 /** Revokes the session (token family) of a refresh token that belongs to the caller. */
 export async function logout(deps: AccountsDeps, identity: Identity, refreshToken: string): Promise<Result<null>> {
   const known = await deps.repo.findRefreshToken(await hashRefreshToken(refreshToken));
-  if (!known || known.userId !== identity.userId) return fail("invalid_token", BAD_REFRESH);
+  if (!known || known.userId !== identity.userId) return fail("invalid_grant", BAD_REFRESH);
   await deps.repo.revokeFamily(known.familyId, (deps.now ?? nowSeconds)());
   return ok(null);
 }
@@ -167,5 +167,6 @@ export async function setRole(
   const allowed = mayChangeRoles(identity);
   if (!allowed.ok) return allowed;
   const updated = await deps.repo.setRole(userId, role);
+  if (updated === "last_admin") return fail("last_admin", "This is the last admin: make another admin first.");
   return updated ? ok(updated.user) : fail("not_found", "No such user.");
 }

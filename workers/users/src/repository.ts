@@ -117,15 +117,24 @@ export class UsersRepository {
     }
   }
 
-  async setRole(id: string, role: Role): Promise<StoredUser | undefined> {
+  /**
+   * Sets a role, unless it would demote the last admin: the count is read inside the one
+   * conditional statement, so two admins demoting each other at once cannot both succeed.
+   */
+  async setRole(id: string, role: Role): Promise<StoredUser | "last_admin" | undefined> {
     const [updated] = await this.db.batch<UserRow>([
       this.db
-        .prepare(`UPDATE users SET role = ?, updated_at = ? WHERE id = ? RETURNING ${USER_COLUMNS}`)
+        .prepare(
+          `UPDATE users SET role = ?1, updated_at = ?2 WHERE id = ?3
+             AND (?1 = 'admin' OR role <> 'admin' OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)
+           RETURNING ${USER_COLUMNS}`,
+        )
         .bind(role, new Date().toISOString(), id),
       ...this.outbox.stage({ type: "user.updated", subject: id, data: userEventData(id), when: CHANGED }),
     ]);
     const row = updated?.results[0];
-    return row ? toStored(row) : undefined;
+    if (row) return toStored(row);
+    return (await this.findById(id)) ? "last_admin" : undefined;
   }
 
   /** Sets a new password and revokes every refresh token of the user, in one transaction. */

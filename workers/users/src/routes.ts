@@ -17,6 +17,7 @@ import {
   requestContext,
   requireIdentity,
 } from "../../shared/src/http";
+import { ProblemException } from "../../shared/src/problem";
 import { unwrap } from "../../shared/src/result";
 import { parseOrThrow, readBody } from "../../shared/src/validation";
 import * as accounts from "./accounts";
@@ -55,10 +56,17 @@ export const app = new Hono<UsersApp>()
   .post("/api/auth/login", async (c) => {
     const input = await readBody(c.req.raw, LoginInputSchema);
     const result = await accounts.login(deps(c), input);
-    if (!result.ok) c.get("log").info("login refused");
     // Housekeeping rides on logins: a bounded delete of long-expired refresh tokens.
     c.executionCtx.waitUntil(deps(c).repo.deleteExpiredRefreshTokens(Math.floor(Date.now() / 1000)));
-    return c.json(unwrap(result), 200, { "cache-control": "no-store" });
+    if (!result.ok) {
+      c.get("log").info("login refused");
+      // One answer for every bad credential (SPEC.md): 401, and the scheme to authenticate with.
+      throw new ProblemException(result.code, {
+        detail: result.detail,
+        headers: { "www-authenticate": 'Bearer realm="edge-shop"' },
+      });
+    }
+    return c.json(result.value, 200, { "cache-control": "no-store" });
   })
   .post("/api/auth/refresh", async (c) => {
     const input = await readBody(c.req.raw, RefreshInputSchema);
@@ -81,6 +89,12 @@ export const app = new Hono<UsersApp>()
   .get("/api/users/me", async (c) => {
     const identity = requireIdentity(c);
     return c.json(unwrap(await accounts.getUser(deps(c), identity, identity.userId)));
+  })
+  // `me` is the caller's id, for reading and for changing (registered before `:id`).
+  .patch("/api/users/me", async (c) => {
+    const identity = requireIdentity(c);
+    const patch = await readBody(c.req.raw, UserPatchSchema);
+    return c.json(unwrap(await accounts.updateUser(deps(c), identity, identity.userId, patch)));
   })
   .get("/api/users/:id", async (c) => {
     const identity = requireIdentity(c);

@@ -7,6 +7,7 @@ export const ADMIN_ROUTES: ProxyRoute[] = [
   {
     method: "get",
     path: "/api/admin/breakers",
+    operationId: "listBreakers",
     summary: "Every circuit breaker with its state",
     tag: "admin",
     access: "admin",

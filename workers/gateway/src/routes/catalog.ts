@@ -8,6 +8,7 @@ import {
   RestockSchema,
 } from "../../../shared/src/contracts/catalog";
 import { ListQuerySchema } from "../../../shared/src/contracts/common";
+import { LOCATION } from "./responses";
 import type { ProxyRoute } from "./table";
 
 const catalog = (env: Env) => env.CATALOG;
@@ -18,6 +19,7 @@ export const CATALOG_ROUTES: ProxyRoute[] = [
   {
     method: "get",
     path: "/api/products",
+    operationId: "listProducts",
     summary: "List products, newest first",
     tag: "catalog",
     access: "public",
@@ -28,6 +30,7 @@ export const CATALOG_ROUTES: ProxyRoute[] = [
   {
     method: "get",
     path: "/api/products/{id}",
+    operationId: "getProduct",
     summary: "One product",
     tag: "catalog",
     access: "public",
@@ -39,16 +42,18 @@ export const CATALOG_ROUTES: ProxyRoute[] = [
   {
     method: "post",
     path: "/api/products",
+    operationId: "createProduct",
     summary: "Create a product",
     tag: "catalog",
     access: "admin",
     service: catalog,
     body: ProductCreateSchema,
-    success: { status: 201, description: "The new product", schema: ProductSchema },
+    success: { status: 201, description: "The new product", schema: ProductSchema, headers: { Location: LOCATION } },
   },
   {
     method: "patch",
     path: "/api/products/{id}",
+    operationId: "updateProduct",
     summary: "Change a product's name, description or price",
     tag: "catalog",
     access: "admin",
@@ -61,6 +66,7 @@ export const CATALOG_ROUTES: ProxyRoute[] = [
   {
     method: "post",
     path: "/api/products/{id}/restock",
+    operationId: "restockProduct",
     summary: "Add stock",
     tag: "catalog",
     access: "admin",

@@ -18,6 +18,7 @@ export const EVENT_ROUTES: ProxyRoute[] = [
   {
     method: "get",
     path: "/api/admin/events",
+    operationId: "listEvents",
     summary: "The event log, newest first; filter by type, subject and time range",
     tag: "admin",
     access: "admin",
@@ -28,6 +29,7 @@ export const EVENT_ROUTES: ProxyRoute[] = [
   {
     method: "post",
     path: "/api/admin/events/replay",
+    operationId: "replayEvents",
     summary: "Send the stored events of a time range (and types) to a subscriber again",
     tag: "admin",
     access: "admin",
@@ -38,6 +40,7 @@ export const EVENT_ROUTES: ProxyRoute[] = [
   {
     method: "get",
     path: "/api/admin/dead-letters",
+    operationId: "listDeadLetters",
     summary: "Messages a consumer gave up on, newest first",
     tag: "admin",
     access: "admin",
@@ -48,6 +51,7 @@ export const EVENT_ROUTES: ProxyRoute[] = [
   {
     method: "post",
     path: "/api/admin/dead-letters/redrive",
+    operationId: "redriveDeadLetters",
     summary: "Send dead letters back to the queue they failed on",
     tag: "admin",
     access: "admin",

@@ -4,11 +4,12 @@ import { ProblemException } from "../../../shared/src/problem";
 import { unwrap } from "../../../shared/src/result";
 import type { GatewayApp } from "../context";
 import { authorize } from "../middleware/authenticate";
-import { problem } from "./table";
+import { errorResponses, successHeaders } from "./responses";
 
 const faultsRoute = createRoute({
   method: "put",
   path: "/api/admin/faults",
+  operationId: "setFaults",
   summary:
     "Set faults of the payment provider and of the saga's calls to catalog and payments (only where FAULTS_ENABLED is true, else 404)",
   tags: ["admin"],
@@ -25,11 +26,20 @@ const faultsRoute = createRoute({
   ] as const,
   request: { body: { required: true, content: { "application/json": { schema: FaultsSchema } } } },
   responses: {
-    200: { description: "The faults now in force", content: { "application/json": { schema: FaultsSchema } } },
-    400: problem("Invalid faults"),
-    401: problem("No or invalid access token"),
-    403: problem("Not an admin"),
-    404: problem("Fault injection is disabled here"),
+    200: {
+      description: "The faults now in force",
+      headers: successHeaders(true),
+      content: { "application/json": { schema: FaultsSchema } },
+    },
+    ...errorResponses({
+      api: true,
+      authenticated: true,
+      input: true,
+      body: true,
+      forwarded: true,
+      extra: [404],
+      descriptions: { 404: "Fault injection is disabled here (FAULTS_ENABLED is not true)" },
+    }),
   },
 });
 

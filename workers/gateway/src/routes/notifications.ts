@@ -9,6 +9,7 @@ export const NOTIFICATION_ROUTES: ProxyRoute[] = [
   {
     method: "get",
     path: "/api/notifications",
+    operationId: "listNotifications",
     summary: "The emails and SMS sent to you, newest first",
     tag: "notifications",
     access: "user",

@@ -13,7 +13,8 @@ import { errorFields } from "../../../shared/src/log";
 import { unwrap } from "../../../shared/src/result";
 import type { GatewayApp } from "../context";
 import { authorize } from "../middleware/authenticate";
-import { type ProxyRoute, problem } from "./table";
+import { errorResponses, successHeaders } from "./responses";
+import type { ProxyRoute } from "./table";
 
 const ops = (env: Env) => env.OPS;
 
@@ -22,6 +23,7 @@ export const OPS_ROUTES: ProxyRoute[] = [
   {
     method: "get",
     path: "/api/admin/audit",
+    operationId: "listAudit",
     summary: "The audit trail of privileged actions, newest first; filter by actor id, action, target, time",
     tag: "admin",
     access: "admin",
@@ -32,6 +34,7 @@ export const OPS_ROUTES: ProxyRoute[] = [
   {
     method: "get",
     path: "/api/admin/audit/verify",
+    operationId: "verifyAudit",
     summary: "Check the audit trail's hash chain from its oldest kept entry",
     tag: "admin",
     access: "admin",
@@ -43,17 +46,26 @@ export const OPS_ROUTES: ProxyRoute[] = [
 const metricsRoute = createRoute({
   method: "get",
   path: "/api/admin/metrics",
+  operationId: "getMetrics",
   summary: "Request rate, errors and latency per route, saga outcomes, breakers, dead letters, over a window",
   tags: ["admin"],
   security: [{ bearer: [] }],
   middleware: [authorize("admin")] as const,
   request: { query: z.object({ window: MetricsWindowSchema.default("15m") }) },
   responses: {
-    200: { description: "The metrics", content: { "application/json": { schema: MetricsReportSchema } } },
-    400: problem("Invalid window"),
-    401: problem("No or invalid access token"),
-    403: problem("Not an admin"),
-    502: problem("The metrics source failed"),
+    200: {
+      description: "The metrics",
+      headers: successHeaders(true),
+      content: { "application/json": { schema: MetricsReportSchema } },
+    },
+    ...errorResponses({
+      api: true,
+      authenticated: true,
+      input: true,
+      body: false,
+      forwarded: true,
+      descriptions: { 400: "Invalid window", 502: "The metrics source failed" },
+    }),
   },
 });
 

@@ -8,7 +8,7 @@ import type { GatewayApp } from "../context";
 import { memoise } from "../health/memo";
 import { authorize } from "../middleware/authenticate";
 import { SERVICES, type ServiceName } from "../services";
-import { problem } from "./table";
+import { errorResponses, successHeaders } from "./responses";
 
 /**
  * How long one isolate reuses its answer to GET /health (SPEC.md section 2: "a second or two"):
@@ -49,17 +49,21 @@ const overall = (checks: Record<string, ServiceCheck>) =>
 const healthRoute = createRoute({
   method: "get",
   path: "/health",
+  operationId: "health",
+  security: [],
   summary: "Health of the gateway and every service behind it (memoised per isolate for 1.5 s)",
   tags: ["platform"],
   responses: {
     200: { description: "Every service answered", content: { "application/json": { schema: HealthSchema } } },
     503: { description: "A service is down", content: { "application/json": { schema: HealthSchema } } },
+    ...errorResponses({ api: false, authenticated: false, input: false, body: false, forwarded: false }),
   },
 });
 
 const healthDetailRoute = createRoute({
   method: "get",
   path: "/api/admin/health",
+  operationId: "adminHealth",
   summary: "Every service with its latency and error, and every circuit breaker; checked afresh (admins)",
   tags: ["admin"],
   security: [{ bearer: [] }],
@@ -67,20 +71,24 @@ const healthDetailRoute = createRoute({
   responses: {
     200: {
       description: "The detailed health (`status` says whether anything is down)",
+      headers: successHeaders(true),
       content: { "application/json": { schema: HealthDetailSchema } },
     },
-    401: problem("No or invalid access token"),
-    403: problem("Not an admin"),
-    429: problem("Rate limited"),
+    ...errorResponses({ api: true, authenticated: true, input: false, body: false, forwarded: true }),
   },
 });
 
 const jwksRoute = createRoute({
   method: "get",
   path: "/.well-known/jwks.json",
+  operationId: "jwks",
+  security: [],
   summary: "Public keys that sign access tokens (current and previous)",
   tags: ["platform"],
-  responses: { 200: { description: "JWKS", content: { "application/json": { schema: JwksSchema } } } },
+  responses: {
+    200: { description: "JWKS", content: { "application/json": { schema: JwksSchema } } },
+    ...errorResponses({ api: false, authenticated: false, input: false, body: false, forwarded: false }),
+  },
 });
 
 /**

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { z } from "zod";
-import { ProblemSchema } from "../../../shared/src/contracts/problem";
 import type { GatewayApp } from "../context";
 import { type Access, authorize } from "../middleware/authenticate";
 import { forward } from "./forward";
+import { errorResponses, successHeaders } from "./responses";
 
 /**
  * The gateway's route table. Each public route names who may call it, the schemas it validates
@@ -12,7 +12,10 @@ import { forward } from "./forward";
 export interface ProxyRoute {
   method: "get" | "post" | "put" | "patch" | "delete";
   path: string; // OpenAPI style: /api/users/{id}
+  /** Stable and unique: the name generated clients give the call. */
+  operationId: string;
   summary: string;
+  description?: string;
   tag: string;
   access: Access;
   service: (env: Env) => Fetcher;
@@ -20,44 +23,50 @@ export interface ProxyRoute {
   query?: z.ZodObject;
   headers?: z.ZodObject;
   body?: z.ZodType;
-  success: { status: number; description: string; schema?: z.ZodType };
+  success: Reply;
+  /** Other successful answers (202 beside 201, say). */
+  alsoSuccess?: Reply[];
   errors?: number[];
+  errorDescriptions?: Record<number, string>;
 }
 
-/** An OpenAPI response whose body is a problem document. */
-export const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
+export interface Reply {
+  status: number;
+  description: string;
+  schema?: z.ZodType;
+  headers?: Record<string, { description: string; required?: boolean; schema: { type: "string"; pattern?: string } }>;
+}
 
-const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: "Invalid input",
-  401: "No or invalid access token",
-  403: "Not allowed for this caller",
-  404: "Not found",
-  409: "Conflict",
-  413: "Body too large",
-  422: "Unprocessable",
-  429: "Rate limited",
-  502: "A service failed",
-};
+function reply(route: ProxyRoute, r: Reply): RouteConfig["responses"][number] {
+  const headers = successHeaders(route.path.startsWith("/api/"), r.headers);
+  return {
+    description: r.description,
+    ...(headers ? { headers } : {}),
+    ...(r.schema ? { content: { "application/json": { schema: r.schema } } } : {}),
+  };
+}
 
 export function toRouteConfig(route: ProxyRoute): RouteConfig {
-  const responses: RouteConfig["responses"] = {
-    [route.success.status]: route.success.schema
-      ? { description: route.success.description, content: { "application/json": { schema: route.success.schema } } }
-      : { description: route.success.description },
-  };
-  const statuses = new Set([400, 429, 502, ...(route.errors ?? [])]);
-  if (route.access !== "public") {
-    statuses.add(401);
-    statuses.add(403);
-  }
-  for (const status of statuses) responses[status] = problem(ERROR_DESCRIPTIONS[status] ?? "Error");
+  const responses: RouteConfig["responses"] = {};
+  for (const r of [route.success, ...(route.alsoSuccess ?? [])]) responses[r.status] = reply(route, r);
+  Object.assign(
+    responses,
+    errorResponses({
+      api: route.path.startsWith("/api/"),
+      authenticated: route.access !== "public",
+      input: Boolean(route.params || route.query || route.headers || route.body),
+      body: Boolean(route.body),
+      forwarded: true,
+      extra: route.errors,
+      descriptions: route.errorDescriptions,
+    }),
+  );
   return createRoute({
     method: route.method,
     path: route.path,
+    operationId: route.operationId,
     summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
     tags: [route.tag],
     security: route.access === "public" ? [] : [{ bearer: [] }],
     middleware: [authorize(route.access)] as const,

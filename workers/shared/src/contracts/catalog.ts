@@ -15,7 +15,10 @@ export const ProductCreateSchema = z
     currency: CurrencySchema,
     stock: z.number().int().min(0).max(1_000_000),
   })
-  .meta({ id: "ProductCreate" });
+  .meta({
+    id: "ProductCreate",
+    examples: [{ name: "Espresso cup", description: "90 ml, porcelain", priceCents: 1200, currency: "EUR", stock: 40 }],
+  });
 
 export const ProductPatchSchema = z
   .strictObject({
@@ -25,11 +28,11 @@ export const ProductPatchSchema = z
     currency: CurrencySchema.optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { error: "Give at least one field." })
-  .meta({ id: "ProductPatch" });
+  .meta({ id: "ProductPatch", minProperties: 1, examples: [{ priceCents: 1299 }] });
 
 export const RestockSchema = z
   .strictObject({ quantity: z.number().int().min(1).max(1_000_000) })
-  .meta({ id: "Restock" });
+  .meta({ id: "Restock", examples: [{ quantity: 10 }] });
 
 export const ProductSchema = z
   .object({

@@ -27,7 +27,14 @@ export const ListQuerySchema = z.object({
       const n = Number.parseInt(text ?? "", 10);
       return Number.isNaN(n) ? 20 : Math.min(100, Math.max(1, n));
     })
-    .meta({ description: "1..100, default 20; out-of-range values are clamped" }),
+    // Published as the integer it is; the server is kinder than the contract and clamps.
+    .meta({
+      type: "integer",
+      minimum: 1,
+      maximum: 100,
+      default: 20,
+      description: "1..100, default 20 (out-of-range values are clamped)",
+    }),
   cursor: z.string().max(200).optional(),
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;

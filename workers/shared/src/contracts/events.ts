@@ -217,7 +217,10 @@ export const ReplayInputSchema = z
     error: "`to` must not be before `from`.",
     path: ["to"],
   })
-  .meta({ id: "ReplayInput" });
+  .meta({
+    id: "ReplayInput",
+    examples: [{ from: "2026-12-01T00:00:00Z", types: ["order.confirmed"], subscriber: "notifications" }],
+  });
 export type ReplayInput = z.infer<typeof ReplayInputSchema>;
 
 export const ReplayResultSchema = z.object({ replayed: z.number().int().min(0) }).meta({ id: "ReplayResult" });
@@ -245,6 +248,10 @@ export const DeadLetterPageSchema = pageOf(DeadLetterSchema).meta({ id: "DeadLet
 
 export const RedriveInputSchema = z
   .strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(100).optional() })
-  .meta({ id: "RedriveInput", description: "Redrive these dead letters, or (without `ids`) every waiting one." });
+  .meta({
+    id: "RedriveInput",
+    description: "Redrive these dead letters, or (without `ids`) every waiting one.",
+    examples: [{}, { ids: ["dlq_01m6b5kx00seed000000000001"] }],
+  });
 
 export const RedriveResultSchema = z.object({ redriven: z.number().int().min(0) }).meta({ id: "RedriveResult" });

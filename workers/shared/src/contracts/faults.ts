@@ -40,7 +40,12 @@ export const FaultsSchema = z
       });
     }
   })
-  .meta({ id: "Faults" });
+  .meta({
+    id: "Faults",
+    // The targets the refinement above accepts, published so that generated clients and validators know them.
+    propertyNames: { pattern: "^(psp(:[a-z0-9-]{1,32})?|catalog|payments)$" },
+    examples: [{ psp: { errorRate: 1 } }, { psp: {} }, { payments: { ambiguousRate: 0.5, latencyMs: 200 } }],
+  });
 export type Faults = z.infer<typeof FaultsSchema>;
 
 /** The provider's targets (for the simulator) and the saga's (for shop-orders). */

@@ -29,12 +29,29 @@ export const PlaceOrderSchema = z
         error: "Each product appears once; put the whole quantity on one line.",
       }),
   })
-  .meta({ id: "PlaceOrder" });
+  .meta({ id: "PlaceOrder", examples: [{ items: [{ productId: "prd_01m6b5kx00seed000000000005", quantity: 2 }] }] });
 export type PlaceOrder = z.infer<typeof PlaceOrderSchema>;
+
+/**
+ * The Idempotency-Key header exactly as shop-orders parses it (workers/orders/src/idempotency.ts):
+ * an sf-string of 1..255 characters (printable ASCII, `\"` and `\\` escaped) or a bare token of
+ * 1..255 visible ASCII characters that does not start with a quote.
+ */
+export const IDEMPOTENCY_KEY_PATTERN =
+  '^(?:"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\["\\\\]){1,255}"|[\\x21\\x23-\\x7e][\\x21-\\x7e]{0,254})$';
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(new RegExp(IDEMPOTENCY_KEY_PATTERN), {
+    error: 'Idempotency-Key must be a quoted string ("...") or a bare token of 1..255 visible ASCII characters.',
+  })
+  .meta({
+    description: "Required. Kept 24 h per user: the same key and body get the stored answer (Idempotent-Replayed).",
+    examples: ['"my-first-order"', "0f8fad5b-d9cb-469f-a165-70867728950e"],
+  });
 
 export const ShipOrderSchema = z
   .strictObject({ trackingNumber: z.string().trim().min(1).max(64).optional() })
-  .meta({ id: "ShipOrder" });
+  .meta({ id: "ShipOrder", examples: [{ trackingNumber: "1Z999AA10123456784" }, {}] });
 
 /** One attempt of a saga step, with the breaker's answer (null for local steps and lost answers). */
 export const SagaAttemptSchema = z
