@@ -321,12 +321,16 @@ let dependencyFaults = true;
 let currentFaults: Record<string, unknown> = {};
 let phase = "setup";
 
-/** PUT /api/admin/faults; a 5xx (the provider's admin API is slow under load) is tried again. */
+/**
+ * PUT /api/admin/faults; a 5xx (the provider's admin API is slow on a loaded machine) is tried
+ * again with a growing pause, for about five minutes.
+ */
 async function putFaults(admin: Client, faults: Record<string, unknown>): Promise<Reply> {
   for (let attempt = 0; ; attempt++) {
     const reply = await admin.call("/api/admin/faults", { method: "PUT", json: faults });
-    if (reply.status < 500 || attempt >= 10) return reply;
-    await sleep(1_000);
+    if (reply.status < 500 || attempt >= 30) return reply;
+    log(`PUT /api/admin/faults answered ${reply.status}; trying again`);
+    await sleep(Math.min(15_000, 1_000 * 2 ** attempt));
   }
 }
 

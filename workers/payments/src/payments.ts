@@ -122,6 +122,9 @@ export function attempts(deps: PaymentsDeps, orderId: string): Promise<StoredAtt
   return deps.repo.attempts(orderId);
 }
 
+/** How long the simulator's fault API may take to answer (it is slow on a loaded machine). */
+const ADMIN_TIMEOUT_MS = 15_000;
+
 /** Provider faults, only where they are enabled (elsewhere the feature does not exist: not_found). */
 export async function setFaults(
   config: Pick<PaymentsConfig, "faultsEnabled" | "adminUrl" | "timeoutMs">,
@@ -129,7 +132,8 @@ export async function setFaults(
   send: (url: string, faults: Faults, timeoutMs: number) => Promise<Result<Faults>>,
 ): Promise<Result<Faults>> {
   if (!config.faultsEnabled || !config.adminUrl) return fail("not_found", "Faults cannot be set here.");
-  return send(`${config.adminUrl}/faults`, faults, config.timeoutMs);
+  // An operator's call, not a payment: it may wait longer than a provider call would.
+  return send(`${config.adminUrl}/faults`, faults, Math.max(config.timeoutMs, ADMIN_TIMEOUT_MS));
 }
 
 /** Capture, void or refund, idempotently: the movement is asked of the provider only once it is due. */
