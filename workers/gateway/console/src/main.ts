@@ -33,6 +33,7 @@ const live = document.getElementById("live") as HTMLElement;
 let timers: number[] = [];
 let withFaults = false;
 let rendering = 0;
+let shownPath = "";
 
 function announce(message: string, tone: "ok" | "bad" = "ok"): void {
   live.replaceChildren(h("p", { class: `notice notice-${tone}` }, message));
@@ -94,6 +95,9 @@ async function route(): Promise<void> {
   const [path = "health", query = ""] = location.hash.replace(/^#\/?/, "").split("?");
   const visible = PAGES.filter((page) => page !== faultsPage || withFaults);
   const page = visible.find((p) => p.path === path) ?? healthPage;
+  // A notice belongs to the page that raised it: another page starts without it.
+  if (page.path !== shownPath) live.replaceChildren();
+  shownPath = page.path;
   const heading = h("h2", { tabindex: "-1", id: "page-title" }, page.title);
   const body = h("div", { class: "page-body", "aria-busy": "true" });
   const nav = h(
