@@ -19,7 +19,7 @@ import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { auxWorker, eventsAuxWorker, eventsMigrations, usersMigrations } from "../test/support/node-config.ts";
-import { copyDocsAssets } from "./copy-docs-assets.ts";
+import { buildGatewayAssets } from "./gateway-assets.ts";
 import { generateSigningKey } from "./keys.ts";
 import { ROOT, run, wrangler } from "./lib.ts";
 
@@ -60,7 +60,7 @@ async function expectStatus(response: Response, status: number, what: string): P
 }
 
 // The auxiliary Workers exactly as `npm test` builds them (.test-workers), the gateway the same way.
-copyDocsAssets();
+buildGatewayAssets();
 await run(
   process.execPath,
   [join(ROOT, "scripts", "build-test-workers.ts")],

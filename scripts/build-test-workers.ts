@@ -4,12 +4,12 @@
  * assets in place for the gateway.
  */
 import { join } from "node:path";
-import { copyDocsAssets } from "./copy-docs-assets.ts";
+import { buildGatewayAssets } from "./gateway-assets.ts";
 import { PSP_SIM, ROOT, WORKERS, wrangler } from "./lib.ts";
 
 export const TEST_WORKERS_DIR = join(ROOT, ".test-workers");
 
-copyDocsAssets();
+buildGatewayAssets();
 for (const worker of [...WORKERS.filter((w) => w.name !== "shop-gateway"), PSP_SIM]) {
   const outdir = join(TEST_WORKERS_DIR, worker.name);
   await wrangler(["deploy", "--dry-run", "--outdir", outdir, "-c", worker.config], { quiet: true });

@@ -32,6 +32,7 @@ import {
   resourcesPath,
   writeResources,
 } from "./env-config.ts";
+import { buildGatewayAssets } from "./gateway-assets.ts";
 import { generateApiKey, generateSigningKey } from "./keys.ts";
 import { PSP_SIM, ROOT, wrangler } from "./lib.ts";
 
@@ -242,7 +243,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     }
   }
 
-  // 4. Deploy, bound Workers first.
+  // 4. Deploy, bound Workers first (the gateway with its static assets, /docs and /admin, built now).
+  buildGatewayAssets();
   const scratch = mkdtempSync(join(tmpdir(), "edge-shop-deploy-"));
   try {
     for (const worker of workers) {

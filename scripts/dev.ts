@@ -18,8 +18,8 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { adminSql } from "./admin.ts";
-import { copyDocsAssets } from "./copy-docs-assets.ts";
 import { ensureDevVars } from "./dev-vars.ts";
+import { buildGatewayAssets } from "./gateway-assets.ts";
 import {
   devPorts,
   PSP_SIM,
@@ -103,7 +103,7 @@ const admin = {
 };
 
 async function prepare(): Promise<void> {
-  copyDocsAssets();
+  buildGatewayAssets();
   await ensureDevVars();
   for (const worker of WORKERS) {
     for (const db of worker.d1) {

@@ -8,8 +8,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { copyDocsAssets } from "./copy-docs-assets.ts";
 import { ensureDevVars } from "./dev-vars.ts";
+import { buildGatewayAssets } from "./gateway-assets.ts";
 import { ROOT, WRANGLER_ENV, wranglerArgs } from "./lib.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -20,7 +20,7 @@ if (!existsSync(CHROMIUM)) {
 
 const port = 19787 + Math.floor(Math.random() * 1000);
 const scratch = mkdtempSync(join(tmpdir(), "edge-shop-docs-"));
-copyDocsAssets();
+buildGatewayAssets();
 await ensureDevVars();
 const [cmd, args] = wranglerArgs([
   "dev",

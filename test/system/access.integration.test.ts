@@ -245,6 +245,28 @@ describe("platform endpoints", () => {
     expect((await bundle.text()).length).toBeGreaterThan(100_000);
   });
 
+  it("serves the operations console from this Worker under a strict CSP: no inline script, no other origin", async () => {
+    const page = await call("/admin");
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('src="/admin/console.js"');
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const csp = page.headers.get("content-security-policy") ?? "";
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "connect-src 'self'",
+      "frame-ancestors 'none'",
+    ]) {
+      expect(csp).toContain(directive);
+    }
+    expect(csp).not.toContain("unsafe-inline");
+    const bundle = await call("/admin/console.js");
+    expect(bundle.status).toBe(200);
+    expect(await bundle.text()).toContain("/api/admin/");
+  });
+
   it("sets security headers, a request id and continues the caller's trace", async () => {
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const res = await call("/api/nothing", { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });

@@ -48,10 +48,15 @@ export function publishedDocument(): Promise<OpenApiDocument> {
 /**
  * The contract hook: every response a system test receives through `call` must be one that
  * /openapi.json documents for its request (status, media type, body, headers), or the test fails.
- * Only the documentation pages and CORS preflights are outside the contract.
+ * Only the pages (docs, console) and CORS preflights are outside the contract.
  */
 async function conforming(method: string, pathname: string, response: Response): Promise<Response> {
-  const outside = method === "OPTIONS" || pathname === "/openapi.json" || pathname.startsWith("/docs");
+  // Pages and their assets (the docs, the console) are not API operations.
+  const outside =
+    method === "OPTIONS" ||
+    pathname === "/openapi.json" ||
+    pathname.startsWith("/docs") ||
+    /^\/admin(\/|$)/.test(pathname);
   if (outside) return response;
   const body = method === "HEAD" ? "" : await response.clone().text();
   const violations = contractViolations(

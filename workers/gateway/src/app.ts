@@ -14,6 +14,7 @@ import { corsPolicy, securityHeaders } from "./middleware/security";
 import { sizeLimits } from "./middleware/size-limits";
 import { ADMIN_ROUTES } from "./routes/admin";
 import { CATALOG_ROUTES } from "./routes/catalog";
+import { mountConsole } from "./routes/console";
 import { mountDocs } from "./routes/docs";
 import { EVENT_ROUTES } from "./routes/events";
 import { mountFaultsRoute } from "./routes/faults";
@@ -41,6 +42,7 @@ const PLATFORM_PATHS = [
   { method: "get", path: "/.well-known/jwks.json" },
   { method: "get", path: "/openapi.json" },
   { method: "get", path: "/docs" },
+  { method: "get", path: "/admin" },
   { method: "put", path: "/api/admin/faults" },
   { method: "get", path: "/api/admin/metrics" },
 ];
@@ -91,6 +93,7 @@ export function createGateway(): OpenAPIHono<GatewayApp> {
   mountFaultsRoute(app);
   mountMetricsRoute(app);
   mountDocs(app);
+  mountConsole(app);
 
   mountOpenApi(app);
 
