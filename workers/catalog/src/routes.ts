@@ -1,4 +1,3 @@
-import { Hono } from "hono";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
 import type { Outbox } from "../../../queues/outbox";
 import {
@@ -7,13 +6,7 @@ import {
   ProductPatchSchema,
   RestockSchema,
 } from "../../shared/src/contracts/catalog";
-import {
-  identityFromGateway,
-  notFoundProblem,
-  onProblem,
-  requestContext,
-  requireIdentity,
-} from "../../shared/src/http";
+import { requireIdentity, serviceApp } from "../../shared/src/http";
 import { unwrap } from "../../shared/src/result";
 import { parseOrThrow, readBody } from "../../shared/src/validation";
 import { ProductListQuerySchema } from "./cursor";
@@ -30,10 +23,7 @@ const deps = (c: { env: Env; var: { outbox: Outbox } }): products.ProductsDeps =
 const productIdParam = (id: string) => parseOrThrow(ProductIdSchema, id, "product id");
 
 /** The HTTP app of shop-catalog, reached only by the gateway over the service binding. */
-export const app = new Hono<CatalogApp>()
-  .use(requestContext({ service: "shop-catalog", trustCaller: true }))
-  .use(identityFromGateway())
-  .use(withOutbox("shop-catalog"))
+export const app = serviceApp<CatalogApp>("shop-catalog", { use: [withOutbox("shop-catalog")] })
   .get("/api/products", async (c) => {
     const query = parseOrThrow(ProductListQuerySchema, c.req.query(), "query");
     return c.json(await products.listProducts(deps(c), c.var.identity, query));
@@ -63,6 +53,4 @@ export const app = new Hono<CatalogApp>()
     const product = unwrap(await products.restock(deps(c), id, quantity));
     c.get("log").info("product restocked", { productId: id, quantity });
     return c.json(product);
-  })
-  .notFound(notFoundProblem)
-  .onError(onProblem);
+  });

@@ -1,4 +1,3 @@
-import { Hono } from "hono";
 import { z } from "zod";
 import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import {
@@ -7,14 +6,7 @@ import {
   RedriveInputSchema,
   ReplayInputSchema,
 } from "../../shared/src/contracts/events";
-import {
-  type AppEnv,
-  identityFromGateway,
-  notFoundProblem,
-  onProblem,
-  requestContext,
-  requireAdmin,
-} from "../../shared/src/http";
+import { type AppEnv, requireAdmin, serviceApp } from "../../shared/src/http";
 import { parseOrThrow, readBody } from "../../shared/src/validation";
 import { redrive } from "./dead-letters";
 import { replay } from "./replay";
@@ -27,9 +19,7 @@ const DeadLetterListQuery = pagedQuerySchema(z.tuple([z.string(), z.string()])).
 const utc = (time: string | undefined) => (time === undefined ? undefined : new Date(time).toISOString());
 
 /** The admin HTTP app of shop-events, reached only by the gateway over the service binding. */
-export const app = new Hono<AppEnv<Env>>()
-  .use(requestContext({ service: "shop-events", trustCaller: true }))
-  .use(identityFromGateway())
+export const app = serviceApp<AppEnv<Env>>("shop-events")
   .get("/api/admin/events", async (c) => {
     requireAdmin(c);
     const query = parseOrThrow(EventListQuery, c.req.query(), "query");
@@ -53,6 +43,4 @@ export const app = new Hono<AppEnv<Env>>()
     const redriven = await redrive(c.env, input.ids);
     c.get("log").info("redrive", { by: admin.userId, ids: input.ids ?? "all waiting", redriven });
     return c.json({ redriven });
-  })
-  .notFound(notFoundProblem)
-  .onError(onProblem);
+  });

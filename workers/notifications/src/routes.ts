@@ -1,14 +1,6 @@
-import { Hono } from "hono";
 import { z } from "zod";
 import { idSchema, pagedQuerySchema } from "../../shared/src/contracts/common";
-import {
-  type AppEnv,
-  identityFromGateway,
-  notFoundProblem,
-  onProblem,
-  requestContext,
-  requireIdentity,
-} from "../../shared/src/http";
+import { type AppEnv, requireIdentity, serviceApp } from "../../shared/src/http";
 import { parseOrThrow } from "../../shared/src/validation";
 import { NotificationsRepository } from "./repository";
 
@@ -16,14 +8,9 @@ import { NotificationsRepository } from "./repository";
 const ListQuery = pagedQuerySchema(z.tuple([z.string(), idSchema("ntf")]));
 
 /** The HTTP app of shop-notifications, reached only by the gateway over the service binding. */
-export const app = new Hono<AppEnv<Env>>()
-  .use(requestContext({ service: "shop-notifications", trustCaller: true }))
-  .use(identityFromGateway())
-  .get("/api/notifications", async (c) => {
-    // Everyone, admins included, sees only the messages sent to them.
-    const identity = requireIdentity(c);
-    const { limit, cursor } = parseOrThrow(ListQuery, c.req.query(), "query");
-    return c.json(await new NotificationsRepository(c.env.DB).list({ userId: identity.userId, limit, cursor }));
-  })
-  .notFound(notFoundProblem)
-  .onError(onProblem);
+export const app = serviceApp<AppEnv<Env>>("shop-notifications").get("/api/notifications", async (c) => {
+  // Everyone, admins included, sees only the messages sent to them.
+  const identity = requireIdentity(c);
+  const { limit, cursor } = parseOrThrow(ListQuery, c.req.query(), "query");
+  return c.json(await new NotificationsRepository(c.env.DB).list({ userId: identity.userId, limit, cursor }));
+});

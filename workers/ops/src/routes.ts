@@ -1,20 +1,10 @@
-import { Hono } from "hono";
 import { AuditQuerySchema } from "../../shared/src/contracts/ops";
-import {
-  type AppEnv,
-  identityFromGateway,
-  notFoundProblem,
-  onProblem,
-  requestContext,
-  requireAdmin,
-} from "../../shared/src/http";
+import { type AppEnv, requireAdmin, serviceApp } from "../../shared/src/http";
 import { parseOrThrow } from "../../shared/src/validation";
 import { auditTrail } from "./trail";
 
 /** The HTTP app of shop-ops, reached only by the gateway over the service binding. */
-export const app = new Hono<AppEnv<Env>>()
-  .use(requestContext({ service: "shop-ops", trustCaller: true }))
-  .use(identityFromGateway())
+export const app = serviceApp<AppEnv<Env>>("shop-ops")
   .get("/api/admin/audit", async (c) => {
     requireAdmin(c, "Only an admin can read the audit trail.");
     const query = parseOrThrow(AuditQuerySchema, c.req.query(), "query");
@@ -23,6 +13,4 @@ export const app = new Hono<AppEnv<Env>>()
   .get("/api/admin/audit/verify", async (c) => {
     requireAdmin(c, "Only an admin can verify the audit trail.");
     return c.json(await auditTrail(c.env).verify(), 200, { "cache-control": "no-store" });
-  })
-  .notFound(notFoundProblem)
-  .onError(onProblem);
+  });

@@ -1,16 +1,8 @@
-import { Hono } from "hono";
 import { z } from "zod";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
 import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
-import {
-  identityFromGateway,
-  notFoundProblem,
-  onProblem,
-  requestContext,
-  requireAdmin,
-  requireIdentity,
-} from "../../shared/src/http";
+import { requireAdmin, requireIdentity, serviceApp } from "../../shared/src/http";
 import { ProblemException } from "../../shared/src/problem";
 import { unwrap } from "../../shared/src/result";
 import { formatTraceparent } from "../../shared/src/trace";
@@ -37,10 +29,7 @@ function listQuery(query: Record<string, string>) {
 }
 
 /** The HTTP app of shop-orders, reached only by the gateway over the service binding. */
-export const app = new Hono<OrdersApp>()
-  .use(requestContext({ service: "shop-orders", trustCaller: true }))
-  .use(identityFromGateway())
-  .use(withOutbox("shop-orders"))
+export const app = serviceApp<OrdersApp>("shop-orders", { use: [withOutbox("shop-orders")] })
   .post("/api/orders", async (c) => {
     const identity = requireIdentity(c);
     const key = parseIdempotencyKey(c.req.header("idempotency-key"));
@@ -130,6 +119,4 @@ export const app = new Hono<OrdersApp>()
     const state = c.req.query("state");
     const parsedState = state === undefined ? undefined : parseOrThrow(SagaStateSchema, state, "state filter");
     return c.json(await repository(c).listSagas({ state: parsedState, limit, cursor }));
-  })
-  .notFound(notFoundProblem)
-  .onError(onProblem);
+  });

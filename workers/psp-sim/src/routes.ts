@@ -42,11 +42,11 @@
  * (PSP_API_KEY) as `Authorization: Bearer <key>`, as a real provider demands: otherwise a 401
  * problem with `WWW-Authenticate`, and nothing done. The admin API exists only where faults do.
  */
-import { type Context, Hono, type MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { CentsSchema, CurrencySchema } from "../../shared/src/contracts/common";
 import { FaultsSchema } from "../../shared/src/contracts/payments";
-import { notFoundProblem, onProblem, type RequestVariables, requestContext } from "../../shared/src/http";
+import { notFoundProblem, type RequestVariables, serviceApp } from "../../shared/src/http";
 import { ProblemException, problemResponse } from "../../shared/src/problem";
 import { unwrap } from "../../shared/src/result";
 import { parseOrThrow, readBody } from "../../shared/src/validation";
@@ -140,8 +140,7 @@ const transition = (action: Action) =>
     return c.json(unwrap(result), 200);
   };
 
-export const app = new Hono<SimApp>()
-  .use(requestContext({ service: "shop-psp-sim", trustCaller: true }))
+export const app = serviceApp<SimApp>("shop-psp-sim", { identity: false })
   .use("/admin/*", faultsEnabled)
   .get("/admin/faults", async (c) => c.json(await ledger(c.env).faults()))
   .put("/admin/faults", async (c) => {
@@ -190,6 +189,4 @@ export const app = new Hono<SimApp>()
   })
   .post("/:endpoint/v1/authorizations/:id/capture", transition("capture"))
   .post("/:endpoint/v1/authorizations/:id/void", transition("void"))
-  .post("/:endpoint/v1/authorizations/:id/refund", transition("refund"))
-  .notFound(notFoundProblem)
-  .onError(onProblem);
+  .post("/:endpoint/v1/authorizations/:id/refund", transition("refund"));

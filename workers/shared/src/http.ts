@@ -1,4 +1,5 @@
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
+import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { type Identity, REQUEST_ID_HEADER, readIdentity } from "./identity";
 import { createLogger, errorFields, type Logger } from "./log";
@@ -79,4 +80,23 @@ export function identityFromGateway<E extends AppEnv<object>>(): MiddlewareHandl
     if (identity) c.set("identity", identity);
     await next();
   };
+}
+
+/**
+ * The one skeleton of a service's HTTP app (every service behind the gateway): request id and
+ * trace kept from the gateway, the identity the gateway set, the service's own middleware (its
+ * outbox, say), and problem+json for unknown routes and errors. Routes are chained on the result.
+ * `identity: false` is for a Worker nobody reaches through the gateway (the provider simulator).
+ */
+export function serviceApp<E extends AppEnv<object>>(
+  service: string,
+  options: { identity?: boolean; use?: MiddlewareHandler<E>[] } = {},
+): Hono<E> {
+  const app = new Hono<E>();
+  app.use(requestContext({ service, trustCaller: true }));
+  if (options.identity !== false) app.use(identityFromGateway<E>());
+  for (const middleware of options.use ?? []) app.use(middleware);
+  app.notFound(notFoundProblem);
+  app.onError(onProblem);
+  return app;
 }

@@ -1,4 +1,3 @@
-import { Hono } from "hono";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
 import type { Outbox } from "../../../queues/outbox";
 import {
@@ -10,13 +9,7 @@ import {
   UserIdSchema,
   UserPatchSchema,
 } from "../../shared/src/contracts/users";
-import {
-  identityFromGateway,
-  notFoundProblem,
-  onProblem,
-  requestContext,
-  requireIdentity,
-} from "../../shared/src/http";
+import { requireIdentity, serviceApp } from "../../shared/src/http";
 import { ProblemException } from "../../shared/src/problem";
 import { unwrap } from "../../shared/src/result";
 import { parseOrThrow, readBody } from "../../shared/src/validation";
@@ -39,10 +32,7 @@ function deps(c: { env: Env; var: { outbox: Outbox } }): accounts.AccountsDeps {
 const userIdParam = (id: string) => parseOrThrow(UserIdSchema, id, "user id");
 
 /** The HTTP app of shop-users, reached only by the gateway over the service binding. */
-export const app = new Hono<UsersApp>()
-  .use(requestContext({ service: "shop-users", trustCaller: true }))
-  .use(identityFromGateway())
-  .use(withOutbox("shop-users"))
+export const app = serviceApp<UsersApp>("shop-users", { use: [withOutbox("shop-users")] })
   .get("/.well-known/jwks.json", async (c) => {
     c.header("cache-control", "public, max-age=300");
     return c.json(await buildJwks(c.env.JWT_SIGNING_KEY, c.env.JWT_PREVIOUS_PUBLIC_KEYS));
@@ -113,6 +103,4 @@ export const app = new Hono<UsersApp>()
     unwrap(accounts.mayChangeRoles(identity));
     const input = await readBody(c.req.raw, RoleInputSchema);
     return c.json(unwrap(await accounts.setRole(deps(c), identity, id, input.role)));
-  })
-  .notFound(notFoundProblem)
-  .onError(onProblem);
+  });
