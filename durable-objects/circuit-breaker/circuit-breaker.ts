@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { z } from "zod";
+import * as z from "zod";
 import type { Admission, Breaker, CircuitBreakerRpc } from "../../workers/shared/src/contracts/breaker";
 import { type MetricsBindings, recordMetric } from "../../workers/shared/src/metrics";
 import {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ProductIdSchema } from "../../shared/src/contracts/catalog";
 import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { decodeCursor as decodePair, encodeCursor as encodePair } from "../../shared/src/cursor";

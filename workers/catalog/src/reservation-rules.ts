@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { OrderLineSchema } from "../../shared/src/contracts/catalog";
 import { OrderIdSchema } from "../../shared/src/contracts/common";
 import { fail, ok, type Result } from "../../shared/src/result";

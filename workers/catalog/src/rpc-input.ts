@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { fail, type Result } from "../../shared/src/result";
 import { fieldErrors } from "../../shared/src/validation";
 

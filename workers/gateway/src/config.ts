@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parsePolicy } from "./rate-limit/policies";
 
 /** Gateway settings, read from vars once per isolate; a bad value fails at the first request. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { idSchema, pagedQuerySchema } from "../../shared/src/contracts/common";
 import { type AppEnv, requireIdentity, serviceApp } from "../../shared/src/http";
 import { parseOrThrow } from "../../shared/src/validation";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type QueryName, type QueryRows, queries, summarize } from "../../../durable-objects/metrics-store/queries";
 import type { MetricsSummary, MetricsWindow } from "../../shared/src/contracts/ops";
 

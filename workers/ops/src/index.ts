@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { z } from "zod";
+import * as z from "zod";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import {
   type AuditEntry,

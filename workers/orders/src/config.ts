@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 const ConfigSchema = z.object({
   ORDER_WAIT_MS: z.coerce.number().int().min(0).max(30_000),

@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { z } from "zod";
+import * as z from "zod";
 import { Outbox } from "../../../queues/outbox";
 import { RpcFaultSpecSchema, type RpcFaults } from "../../shared/src/contracts/faults";
 import type { ServiceHealth } from "../../shared/src/contracts/health";

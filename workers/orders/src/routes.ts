@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
 import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";

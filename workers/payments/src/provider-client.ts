@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { BreakerTrace } from "../../shared/src/breaker-client";
 import type { BreakerState } from "../../shared/src/contracts/breaker";
 import { type Faults, FaultsSchema } from "../../shared/src/contracts/payments";

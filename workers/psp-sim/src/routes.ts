@@ -43,7 +43,7 @@
  * problem with `WWW-Authenticate`, and nothing done. The admin API exists only where faults do.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { CentsSchema, CurrencySchema } from "../../shared/src/contracts/common";
 import { FaultsSchema } from "../../shared/src/contracts/payments";
 import { notFoundProblem, type RequestVariables, serviceApp } from "../../shared/src/http";

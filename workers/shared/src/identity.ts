@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Headers the gateway sets after verifying a token. It deletes any client-sent copy first, and

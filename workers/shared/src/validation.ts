@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { FieldError } from "./errors";
 import { ProblemException } from "./problem";
 import { fail, ok, type Result } from "./result";

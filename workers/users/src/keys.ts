@@ -1,5 +1,5 @@
 import { type CryptoKey, calculateJwkThumbprint, importJWK, type JWK } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import type { Jwks, PublicJwk } from "../../shared/src/contracts/users";
 
 /**

@@ -6,7 +6,7 @@ import {
   type JWTPayload,
   jwtVerify,
 } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import { type Identity, RoleSchema } from "../../../shared/src/identity";
 
 /**

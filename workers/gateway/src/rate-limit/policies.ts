@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import type { BucketSpec, Window } from "../../../../durable-objects/rate-limiter/sliding-window";
 
 export type PolicyName = "anon" | "user" | "login" | "password";

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { GatewayApp } from "../context";
 import { type Access, authorize } from "../middleware/authenticate";
 import { forward } from "./forward";

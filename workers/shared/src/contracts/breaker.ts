@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 export const BreakerStateSchema = z.enum(["closed", "open", "half_open"]);
 export type BreakerState = z.infer<typeof BreakerStateSchema>;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { decodeCursor } from "../cursor";
 
 /** ISO 4217 code; money is always integer minor units with its currency. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { RoleSchema } from "../identity";
 import { CentsSchema, CurrencySchema, idSchema, OrderIdSchema, ProductIdSchema, pageOf } from "./common";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { FaultSpecSchema as ProviderFaultSpecSchema, type Faults as ProviderFaults } from "./payments";
 
 /**

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { BreakerSchema } from "./breaker";
 
 export const ServiceHealthSchema = z.object({ status: z.literal("ok"), service: z.string() });

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { idSchema, OrderIdSchema, pageOf } from "./common";
 
 /** A message shop-notifications sent (or is about to send) to a user, as `GET /api/notifications` lists it. */

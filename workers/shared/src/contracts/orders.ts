@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { CentsSchema, OrderIdSchema, ProductIdSchema, pageOf } from "./common";
 
 export { OrderIdSchema };

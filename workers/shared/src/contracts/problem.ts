@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 export const FieldErrorSchema = z.object({ path: z.string(), message: z.string() });
 
