@@ -17,7 +17,17 @@ const worker = (dir: string, binds: string[] = []) => ({
 
 const TARGETS: { file: string; configs: string[]; runtime: boolean }[] = [
   { file: "types/worker-runtime.d.ts", configs: ["wrangler.toml"], runtime: true },
-  worker("gateway", ["users", "resilience", "catalog", "payments", "orders", "events", "notifications", "ops"]),
+  worker("gateway", [
+    "users",
+    "resilience",
+    "catalog",
+    "payments",
+    "orders",
+    "events",
+    "notifications",
+    "ops",
+    "alerts",
+  ]),
   worker("ops"),
   worker("events"),
   worker("users", ["events"]),
@@ -27,6 +37,7 @@ const TARGETS: { file: string; configs: string[]; runtime: boolean }[] = [
   worker("payments", ["resilience", "events"]),
   worker("orders", ["catalog", "payments", "resilience", "events"]),
   worker("notifications", ["events"]),
+  worker("alerts", ["users", "catalog", "resilience", "payments", "orders", "events", "notifications", "ops"]),
 ];
 
 const check = process.argv.includes("--check");

@@ -29,6 +29,7 @@ export const WORKERS: readonly { name: string; config: string; d1: readonly stri
   { name: "shop-orders", config: "workers/orders/wrangler.toml", d1: ["orders-db"] },
   { name: "shop-users", config: "workers/users/wrangler.toml", d1: ["users-db"] },
   { name: "shop-notifications", config: "workers/notifications/wrangler.toml", d1: ["notifications-db"] },
+  { name: "shop-alerts", config: "workers/alerts/wrangler.toml", d1: [] },
   { name: "shop-gateway", config: "wrangler.toml", d1: [] },
 ];
 
