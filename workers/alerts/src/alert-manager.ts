@@ -131,7 +131,14 @@ export class AlertManager extends DurableObject<Env> {
     );
     if (!notify) return;
     const { subject, text } = message(record, notify);
-    const alert = JSON.stringify({ ...record, notification: notify });
+    const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
+    const alert = JSON.stringify({
+      ...record,
+      since: iso(record.since),
+      resolvedAt: iso(record.resolvedAt),
+      lastNotifiedAt: iso(record.lastNotifiedAt),
+      notification: notify,
+    });
     // One delivery per channel and notification; its key is the email's idempotency key.
     const key = `${record.id}:${notify}:${record.lastNotifiedAt}`;
     for (const channel of this.#channels()) {
