@@ -47,9 +47,12 @@ async function sharedApiKey(): Promise<string> {
 
 export async function ensureDevVars(): Promise<void> {
   // Fault injection exists only locally: the committed configs all say "false".
-  // Analytics Engine drops writes locally: the gateway also feeds shop-ops' local metrics store.
-  await ensure(".dev.vars", { ...faultsOn, METRICS_LOCAL: async () => "true" });
-  await ensure("workers/orders/.dev.vars", faultsOn);
+  // Analytics Engine drops writes locally: the gateway, orders (saga endings) and resilience
+  // (breaker transitions) also feed shop-ops' local metrics store.
+  const metricsLocal = { METRICS_LOCAL: async () => "true" };
+  await ensure(".dev.vars", { ...faultsOn, ...metricsLocal });
+  await ensure("workers/orders/.dev.vars", { ...faultsOn, ...metricsLocal });
+  await ensure("workers/resilience/.dev.vars", metricsLocal);
   const apiKey = await sharedApiKey();
   await ensure("workers/payments/.dev.vars", { ...faultsOn, PSP_API_KEY: async () => apiKey });
   await ensure("workers/psp-sim/.dev.vars", { ...faultsOn, PSP_API_KEY: async () => apiKey });

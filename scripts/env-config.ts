@@ -63,7 +63,7 @@ type Raw = Record<string, unknown> & {
   d1_databases?: ({ binding: string; database_name: string; migrations_dir?: string } & Record<string, unknown>)[];
   assets?: { directory: string } & Record<string, unknown>;
   secrets?: { required?: string[] };
-  observability?: Record<string, unknown>;
+  observability?: { traces?: Record<string, unknown> } & Record<string, unknown>;
 };
 
 export function readRaw(config: string): Raw {
@@ -136,7 +136,12 @@ export function generateConfigs(env: EnvironmentName, options: GenerateOptions =
       main: rebase(raw.main),
       minify: true,
       upload_source_maps: true,
-      observability: { ...raw.observability, enabled: true, head_sampling_rate: settings.sampling },
+      observability: {
+        ...raw.observability,
+        enabled: true,
+        head_sampling_rate: settings.sampling,
+        traces: { ...raw.observability?.traces, enabled: true, head_sampling_rate: settings.sampling },
+      },
       vars: { ...raw.vars, ...overrides },
     };
     if (raw.services) json.services = raw.services.map((s) => ({ ...s, service: rename(s.service) }));

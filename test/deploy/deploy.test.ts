@@ -105,6 +105,7 @@ describe("npm run deploy -- --env staging", () => {
     const deployed = log.filter(([a]) => a === "deploy").map((c) => c[2]?.split("/").at(-2));
     expect(deployed).toEqual([
       "shop-psp-sim",
+      "shop-ops",
       "shop-events",
       "shop-resilience",
       "shop-catalog",
@@ -112,6 +113,7 @@ describe("npm run deploy -- --env staging", () => {
       "shop-orders",
       "shop-users",
       "shop-notifications",
+      "shop-alerts",
       "shop-gateway",
     ]);
     const workers = account.workers ?? {};
@@ -227,7 +229,7 @@ describe("npm run rollback", () => {
     expect(before).toHaveLength(2);
     const names = await rollback("staging", fakeWrangler, () => {});
     expect(names[0]).toBe("shop-gateway-staging");
-    expect(names).toHaveLength(9);
+    expect(names).toHaveLength(11);
     expect(versions("shop-orders-staging")).toEqual(before.slice(0, 1));
   });
 });

@@ -8,6 +8,7 @@ import {
   EVENTS_DB_ID,
   eventsAuxWorker,
   eventsMigrations,
+  opsAuxWorker,
   ordersMigrations,
   PAYMENTS_DB_ID,
   paymentsAuxWorker,
@@ -67,6 +68,8 @@ export default defineProject(async () => ({
           resilienceAuxWorker({ BREAKER_OPEN_MS: "500" }),
           // The bus, with its log: every service's events arrive there through the real queue.
           eventsAuxWorker(),
+          // Hosts the MetricsStore the saga feeds where METRICS_LOCAL = "true".
+          opsAuxWorker(),
         ],
       },
     }),

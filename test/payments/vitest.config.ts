@@ -7,6 +7,7 @@ import {
   EVENTS_DB_ID,
   eventsAuxWorker,
   eventsMigrations,
+  opsAuxWorker,
   paymentsMigrations,
   ROOT,
   TEST_PSP_API_KEY,
@@ -64,6 +65,8 @@ export default defineProject(async () => ({
             bindings: { BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURE_THRESHOLD) },
           }),
           eventsAuxWorker(),
+          // shop-resilience binds shop-ops' MetricsStore (its local metrics path).
+          opsAuxWorker(),
         ],
       },
     }),

@@ -135,6 +135,11 @@ export function opsAuxWorker(bindings: Record<string, string> = {}) {
   return auxWorker("shop-ops", "ops", { bindings });
 }
 
+/** shop-alerts: the AlertManager object, which reads every service (the gateway binds it). */
+export function alertsAuxWorker(bindings: Record<string, string> = {}) {
+  return auxWorker("shop-alerts", "alerts", { bindings });
+}
+
 /** shop-catalog with its D1. */
 export function catalogAuxWorker() {
   return auxWorker("shop-catalog", "catalog");

@@ -185,6 +185,7 @@ describe("platform endpoints", () => {
         orders: "ok",
         events: "ok",
         notifications: "ok",
+        alerts: "ok",
       },
     });
     expect(res.headers.get("ratelimit")).toBeNull();
@@ -204,6 +205,7 @@ describe("platform endpoints", () => {
         "/api/auth/password",
         "/api/auth/refresh",
         "/api/auth/register",
+        "/api/admin/alerts",
         "/api/admin/audit",
         "/api/admin/audit/verify",
         "/api/admin/breakers",

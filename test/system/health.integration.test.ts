@@ -16,6 +16,7 @@ const SERVICES = {
   orders: "ORDERS",
   events: "EVENTS",
   notifications: "NOTIFICATIONS",
+  alerts: "ALERTS",
 } as const;
 type Service = keyof typeof SERVICES;
 

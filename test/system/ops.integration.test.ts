@@ -23,6 +23,12 @@ async function createProduct(token: string): Promise<string> {
   return ((await created.json()) as { id: string }).id;
 }
 
+async function sagasOf(token: string): Promise<MetricsReport["sagas"]> {
+  const response = await call("/api/admin/metrics?window=15m", { token });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as MetricsReport).sagas;
+}
+
 describe("audit trail through the gateway", () => {
   it("records an admin's role change once, with before and after, the request id and the trace id", async () => {
     const admin = await registerAndLogin({ role: "admin" });
@@ -125,10 +131,54 @@ describe("metrics through the gateway", () => {
     expect(report?.requests.byRoute.some((r) => r.route.includes(productId))).toBe(false);
   });
 
+  it("counts a completed order's saga, which shop-orders writes to the local store", async () => {
+    const admin = await registerAndLogin({ role: "admin" });
+    const buyer = await registerAndLogin();
+    const productId = await createProduct(admin.accessToken);
+    const before = await sagasOf(admin.accessToken);
+    const placed = await call("/api/orders", {
+      token: buyer.accessToken,
+      json: { items: [{ productId, quantity: 1 }] },
+      headers: { "idempotency-key": crypto.randomUUID() },
+    });
+    expect(placed.status).toBe(201);
+    expect(((await placed.json()) as { saga: { state: string } }).saga.state).toBe("completed");
+
+    let after = before;
+    for (let attempt = 0; attempt < 50 && after.completed <= before.completed; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await sagasOf(admin.accessToken);
+    }
+    expect(after.completed).toBeGreaterThan(before.completed);
+    expect(after.p95DurationMs).toEqual(expect.any(Number));
+  });
+
   it("refuses an unknown window and a customer", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const customer = await registerAndLogin();
     expect((await call("/api/admin/metrics?window=7d", { token: admin.accessToken })).status).toBe(400);
     expect((await call("/api/admin/metrics", { token: customer.accessToken })).status).toBe(403);
+  });
+});
+
+describe("alerts through the gateway", () => {
+  it("lists alerts for an admin as {items} (firing first), and refuses a customer and no token", async () => {
+    const admin = await registerAndLogin({ role: "admin" });
+    const customer = await registerAndLogin();
+    const response = await call("/api/admin/alerts", { token: admin.accessToken });
+    expect(response.status).toBe(200);
+    const { items } = (await response.json()) as { items: { state: string }[] };
+    expect(Array.isArray(items)).toBe(true);
+    const firstResolved = items.findIndex((a) => a.state === "resolved");
+    if (firstResolved >= 0) expect(items.slice(firstResolved).every((a) => a.state === "resolved")).toBe(true);
+    expect((await call("/api/admin/alerts", { token: customer.accessToken })).status).toBe(403);
+    expect((await call("/api/admin/alerts")).status).toBe(401);
+  });
+
+  it("documents the route in OpenAPI, admin only", async () => {
+    const spec = (await (await call("/openapi.json")).json()) as {
+      paths: Record<string, { get?: { security?: unknown[] } }>;
+    };
+    expect(spec.paths["/api/admin/alerts"]?.get?.security).toEqual([{ bearer: [] }]);
   });
 });

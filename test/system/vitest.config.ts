@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import {
+  alertsAuxWorker,
   CATALOG_DB_ID,
   catalogAuxWorker,
   catalogMigrations,
@@ -61,14 +62,15 @@ export default defineProject(async () => {
           },
           workers: [
             usersAuxWorker(keys),
-            resilienceAuxWorker(),
+            resilienceAuxWorker({ METRICS_LOCAL: "true" }),
             catalogAuxWorker(),
             pspSimAuxWorker(),
             // Short timeouts so that outage tests are quick.
             paymentsAuxWorker({ PSP_TIMEOUT_MS: "500" }),
-            ordersAuxWorker({ ORDER_WAIT_MS: "3000" }),
+            ordersAuxWorker({ ORDER_WAIT_MS: "3000", METRICS_LOCAL: "true" }),
             eventsAuxWorker(),
             opsAuxWorker(),
+            alertsAuxWorker(),
             {
               ...notificationsAuxWorker({ NOTIFICATION_RETRY_BASE_SECONDS: "0" }),
               // Few, immediate retries: a poison message reaches the dead-letter queue in seconds.

@@ -17,6 +17,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Firing alerts (newest first), then recently resolved ones, as shop-alerts evaluates them */
+        get: operations["listAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/audit": {
         parameters: {
             query?: never;
@@ -523,6 +540,22 @@ export interface components {
             id: string;
             /** @enum {string} */
             type: "user" | "admin" | "system";
+        };
+        Alert: {
+            /** @description The rule, and for per-dependency rules the dependency (breaker_open:psp:a) */
+            id: string;
+            lastNotifiedAt: string | null;
+            resolvedAt?: string;
+            /** @enum {string} */
+            rule: "saga_compensation_failed" | "dead_letters" | "breaker_open" | "error_rate" | "latency_p99" | "health_degraded";
+            /** @description ISO 8601: when the condition was first seen (before any `for` wait) */
+            since: string;
+            /** @enum {string} */
+            state: "firing" | "resolved";
+            summary: string;
+        };
+        AlertList: {
+            items: components["schemas"]["Alert"][];
         };
         AuditEntry: {
             /** @enum {string} */
@@ -1142,6 +1175,121 @@ export interface operations {
             /** @description Authorization header over 8 KB */
             431: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alerts */
+            200: {
+                headers: {
+                    /** @description IETF RateLimit, e.g. `"anon";r=57;t=412` */
+                    RateLimit?: string;
+                    /** @description IETF RateLimit-Policy, e.g. `"anon";q=100;w=900` */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertList"];
+                };
+            };
+            /** @description No, or an invalid, access token (always with WWW-Authenticate) */
+            401: {
+                headers: {
+                    /** @description IETF RateLimit, e.g. `"anon";r=57;t=412` */
+                    RateLimit?: string;
+                    /** @description IETF RateLimit-Policy, e.g. `"anon";q=100;w=900` */
+                    "RateLimit-Policy"?: string;
+                    /** @description Bearer realm="edge-shop", error="..." (RFC 6750) */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description IETF RateLimit, e.g. `"anon";r=57;t=412` */
+                    RateLimit?: string;
+                    /** @description IETF RateLimit-Policy, e.g. `"anon";q=100;w=900` */
+                    "RateLimit-Policy"?: string;
+                    /** @description Bearer ... error="insufficient_scope" for a wrong role */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description IETF RateLimit, e.g. `"anon";r=57;t=412` */
+                    RateLimit?: string;
+                    /** @description IETF RateLimit-Policy, e.g. `"anon";q=100;w=900` */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authorization header over 8 KB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway failed */
+            502: {
+                headers: {
+                    /** @description IETF RateLimit, e.g. `"anon";r=57;t=412` */
+                    RateLimit?: string;
+                    /** @description IETF RateLimit-Policy, e.g. `"anon";q=100;w=900` */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable (the rate limiter is down and this route fails closed): wait Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description IETF RateLimit, e.g. `"anon";r=57;t=412` */
+                    RateLimit?: string;
+                    /** @description IETF RateLimit-Policy, e.g. `"anon";q=100;w=900` */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {

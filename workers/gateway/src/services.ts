@@ -10,6 +10,7 @@ export const SERVICES = {
   orders: (env: Env) => env.ORDERS,
   events: (env: Env) => env.EVENTS,
   notifications: (env: Env) => env.NOTIFICATIONS,
+  alerts: (env: Env) => env.ALERTS,
 } as const satisfies Record<string, (env: Env) => { health(): Promise<unknown> }>;
 
 export type ServiceName = keyof typeof SERVICES;

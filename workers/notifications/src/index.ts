@@ -1,5 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { OperatorEmailSchema } from "../../shared/src/contracts/alerts";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
+import { errorFields } from "../../shared/src/log";
+import { fail, ok, type Result } from "../../shared/src/result";
+import { parseResult } from "../../shared/src/validation";
 import { notificationsConfig } from "./config";
 import { consumeNotifications } from "./consumer";
 import { NotificationsRepository } from "./repository";
@@ -17,6 +21,30 @@ export default class NotificationsService extends WorkerEntrypoint<Env> {
 
   override async queue(batch: MessageBatch<unknown>): Promise<void> {
     await consumeNotifications(this.env, batch);
+  }
+
+  /**
+   * An operator's email (alerts) through the configured sender: the local one records it in
+   * `deliveries`; the HTTP one sends the idempotency key, so a retried send is one email.
+   */
+  async sendOperatorEmail(input: unknown): Promise<Result<{ sent: true }>> {
+    const parsed = parseResult(OperatorEmailSchema, input);
+    if (!parsed.ok) return parsed;
+    const { to, subject, body, idempotencyKey } = parsed.value;
+    try {
+      await senderFor(this.env, new NotificationsRepository(this.env.DB)).send({
+        notificationId: idempotencyKey,
+        channel: "email",
+        to,
+        subject,
+        body,
+        traceparent: null,
+      });
+      return ok({ sent: true });
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", message: "operator email failed", ...errorFields(error) }));
+      return fail("bad_gateway", "The email provider did not accept the message.");
+    }
   }
 
   async health(): Promise<ServiceHealth> {

@@ -30,6 +30,13 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
     return { status: "ok", service: "shop-orders" };
   }
 
+  /** The orders whose saga is in compensation_failed (up to 100, newest first): shop-alerts asks. */
+  async compensationFailedSagas(): Promise<string[]> {
+    const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));
+    const page = await repo.listSagas({ state: "compensation_failed", limit: 100 });
+    return page.items.map((item) => item.orderId);
+  }
+
   /** Faults for the saga's calls to catalog and payments (only where FAULTS_ENABLED = "true"). */
   async setFaults(faults: RpcFaults): Promise<Result<RpcFaults>> {
     // Where faults are disabled the feature does not exist, whatever the input.

@@ -1,5 +1,6 @@
 import { Outbox } from "../../../queues/outbox";
 import { BreakerClient } from "../../shared/src/breaker-client";
+import { parseTraceparent } from "../../shared/src/trace";
 import { Balancer } from "./balancer";
 import { type ProviderEndpoint, paymentsConfig, providerApiKey } from "./config";
 import type { PaymentsDeps } from "./payments";
@@ -11,8 +12,15 @@ import { PaymentsRepository } from "./repository";
 let breakers: BreakerClient | undefined;
 let balancer: Balancer<ProviderEndpoint> | undefined;
 
-/** One call's dependencies; its status changes stage their events in `outbox`. */
-export function deps(env: Env, outbox = new Outbox(env, "shop-payments", null)): PaymentsDeps {
+/**
+ * One call's dependencies; its status changes stage their events in `outbox`, and its provider
+ * calls are child spans of the caller's `traceparent`.
+ */
+export function deps(
+  env: Env,
+  outbox = new Outbox(env, "shop-payments", null),
+  traceparent: string | null = null,
+): PaymentsDeps {
   const config = paymentsConfig(env);
   breakers ??= new BreakerClient(() => env.CIRCUIT_BREAKER);
   balancer ??= new Balancer(config.strategy, config.endpoints);
@@ -25,6 +33,7 @@ export function deps(env: Env, outbox = new Outbox(env, "shop-payments", null)):
       timeoutMs: config.timeoutMs,
       maxAttempts: config.maxAttempts,
       apiKey: providerApiKey(env),
+      parent: parseTraceparent(traceparent),
     }),
     scheduleRecheck: async (orderId) => {
       const dueAt = Date.now() + config.voidRecheckDelayMs;

@@ -38,7 +38,7 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
   async #changing<T>(context: CallContext | undefined, run: (deps: payments.PaymentsDeps) => Promise<T>): Promise<T> {
     const outbox = new Outbox(this.env, "shop-payments", traceparentOf(context));
     try {
-      return await run(deps(this.env, outbox));
+      return await run(deps(this.env, outbox, traceparentOf(context)));
     } finally {
       this.ctx.waitUntil(outbox.flush());
     }

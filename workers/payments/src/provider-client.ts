@@ -3,8 +3,10 @@ import type { BreakerTrace } from "../../shared/src/breaker-client";
 import type { BreakerState } from "../../shared/src/contracts/breaker";
 import { type Faults, FaultsSchema } from "../../shared/src/contracts/payments";
 import { type ErrorCode, isTransient } from "../../shared/src/errors";
+import { createLogger } from "../../shared/src/log";
 import { fail, ok, type Result } from "../../shared/src/result";
 import { type BackoffPolicy, fullJitterDelay } from "../../shared/src/retry";
+import { childTrace, formatTraceparent, type TraceContext } from "../../shared/src/trace";
 import type { Balancer } from "./balancer";
 import type { ProviderEndpoint } from "./config";
 
@@ -70,6 +72,8 @@ export interface ProviderClientOptions {
   /** The provider's API key, sent as `Authorization: Bearer` on every call. */
   apiKey: string;
   backoff?: BackoffPolicy;
+  /** The caller's trace: each provider call is a child span of it, sent as `traceparent`. */
+  parent?: TraceContext | undefined;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -86,8 +90,13 @@ interface HttpRequest {
 
 export const breakerName = (endpoint: string) => `psp:${endpoint}`;
 
+const log = createLogger({ service: "shop-payments" });
+
 export class ProviderClient {
-  readonly #options: Required<Omit<ProviderClientOptions, "backoff">> & { backoff: BackoffPolicy };
+  readonly #options: Required<Omit<ProviderClientOptions, "backoff" | "parent">> & {
+    backoff: BackoffPolicy;
+    parent: TraceContext | undefined;
+  };
 
   constructor(options: ProviderClientOptions) {
     this.#options = {
@@ -96,6 +105,7 @@ export class ProviderClient {
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       random: Math.random,
       ...options,
+      parent: options.parent,
     };
   }
 
@@ -173,20 +183,25 @@ export class ProviderClient {
 
   /** One HTTP call; every failure becomes a result (transient or not, by the status). */
   async #send(endpoint: ProviderEndpoint, request: HttpRequest): Promise<Result<unknown>> {
-    const { balancer, timeoutMs } = this.#options;
+    const { balancer, timeoutMs, parent } = this.#options;
     const done = balancer.begin(endpoint.name);
+    const span = childTrace(parent);
+    const startedAt = Date.now();
+    let status: number | null = null;
     try {
       const response = await this.#options.fetch(`${endpoint.url}${request.path}`, {
         method: request.method,
         headers: {
           accept: "application/json",
           authorization: `Bearer ${this.#options.apiKey}`,
+          traceparent: formatTraceparent(span),
           ...(request.body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await response.text();
+      status = response.status;
       if (response.ok) {
         try {
           return ok(JSON.parse(text) as unknown);
@@ -203,6 +218,17 @@ export class ProviderClient {
       return fail("unavailable", `${endpoint.name} is unreachable: ${error instanceof Error ? error.message : error}`);
     } finally {
       done();
+      // One span per provider call: enough to place it in the order's trace from the logs.
+      log.info("provider call", {
+        traceId: span.traceId,
+        spanId: span.spanId,
+        parentSpanId: parent?.spanId ?? null,
+        durationMs: Date.now() - startedAt,
+        endpoint: endpoint.name,
+        method: request.method,
+        path: request.path.split("?")[0],
+        status,
+      });
     }
   }
 }

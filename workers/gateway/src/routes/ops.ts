@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod";
+import { AlertListSchema } from "../../../shared/src/contracts/alerts";
 import type { Breaker } from "../../../shared/src/contracts/breaker";
 import {
   AuditPageSchema,
@@ -40,6 +41,16 @@ export const OPS_ROUTES: ProxyRoute[] = [
     access: "admin",
     service: ops,
     success: { status: 200, description: "Whether the chain is intact", schema: AuditVerifySchema },
+  },
+  {
+    method: "get",
+    path: "/api/admin/alerts",
+    operationId: "listAlerts",
+    summary: "Firing alerts (newest first), then recently resolved ones, as shop-alerts evaluates them",
+    tag: "admin",
+    access: "admin",
+    service: (env: Env) => env.ALERTS,
+    success: { status: 200, description: "The alerts", schema: AlertListSchema },
   },
 ];
 

@@ -1,0 +1,69 @@
+import type { MetricsSummary } from "../../shared/src/contracts/ops";
+import { createLogger, errorFields } from "../../shared/src/log";
+import type { Result } from "../../shared/src/result";
+import type { Signals } from "./rules";
+
+const log = createLogger({ service: "shop-alerts" });
+
+/** The services whose health() makes the aggregate (as the gateway's /health reports it). */
+const HEALTH = {
+  users: (env: Env) => env.USERS,
+  catalog: (env: Env) => env.CATALOG,
+  resilience: (env: Env) => env.RESILIENCE,
+  payments: (env: Env) => env.PAYMENTS,
+  orders: (env: Env) => env.ORDERS,
+  events: (env: Env) => env.EVENTS,
+  notifications: (env: Env) => env.NOTIFICATIONS,
+  ops: (env: Env) => env.OPS,
+} as const satisfies Record<string, (env: Env) => { health(): Promise<unknown> }>;
+
+const HEALTH_TIMEOUT_MS = 5_000;
+
+/** A source that throws gives `null`: its rules keep their state instead of resolving. */
+async function ask<T>(source: string, call: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (error) {
+    log.warn("alert source unavailable", { source, ...errorFields(error) });
+    return null;
+  }
+}
+
+async function up(call: () => Promise<unknown>): Promise<"ok" | "down"> {
+  let timer: number | null = null;
+  const timeout = new Promise<"down">((resolve) => {
+    timer = setTimeout(() => resolve("down"), HEALTH_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([call().then(() => "ok" as const), timeout]);
+  } catch {
+    return "down";
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
+/** Asks every source at once. */
+export async function gatherSignals(env: Env): Promise<Signals> {
+  const [compensationFailed, deadLetters, breakers, summary, health] = await Promise.all([
+    ask("orders", () => env.ORDERS.compensationFailedSagas()),
+    ask("events", () => env.EVENTS.waitingDeadLetters()),
+    ask("resilience", () => env.RESILIENCE.breakers()),
+    ask("ops", async (): Promise<Result<MetricsSummary>> => await env.OPS.metrics("15m")),
+    Promise.all(Object.entries(HEALTH).map(async ([name, binding]) => [name, await up(() => binding(env).health())])),
+  ]);
+  const requests = summary?.ok
+    ? {
+        count: summary.value.requests.count,
+        errorRate: summary.value.requests.errorRate,
+        p99: summary.value.requests.p99,
+      }
+    : null;
+  return {
+    compensationFailed,
+    deadLetters,
+    breakers,
+    requests,
+    health: Object.fromEntries(health) as Record<string, "ok" | "down">,
+  };
+}
