@@ -6,6 +6,7 @@ import { ENVIRONMENTS, type EnvironmentName } from "../../deploy/environments.ts
 import { DeployRefused, deploy, QUEUE_RETENTION_SECONDS } from "../../scripts/deploy.ts";
 import { run } from "../../scripts/lib.ts";
 import { rollback } from "../../scripts/rollback.ts";
+import { readTopology } from "../../scripts/topology.ts";
 
 /**
  * scripts/deploy.ts against a recording stand-in for the wrangler CLI (fake-wrangler.mjs): the
@@ -101,21 +102,18 @@ describe("npm run deploy -- --env staging", () => {
     const firstChange = log.findIndex((c) => mutating([c]).length > 0);
     expect(log.slice(0, firstChange).every(([a, b]) => a === "whoami" || b === "list")).toBe(true);
     expect(log.slice(0, firstChange).filter(([a]) => a === "secret")).toHaveLength(4);
-    // Deploy order: the simulator, then SPEC.md section 1's order, the gateway last.
-    const deployed = log.filter(([a]) => a === "deploy").map((c) => c[2]?.split("/").at(-2));
-    expect(deployed).toEqual([
-      "shop-psp-sim",
-      "shop-ops",
-      "shop-events",
-      "shop-resilience",
-      "shop-catalog",
-      "shop-payments",
-      "shop-orders",
-      "shop-users",
-      "shop-notifications",
-      "shop-alerts",
-      "shop-gateway",
-    ]);
+    // Deploy order: the simulator, then every Worker after each Worker it binds (SPEC.md section
+    // 1), as the wrangler configs declare the bindings; every Worker once; the gateway last.
+    const deployed = log.filter(([a]) => a === "deploy").map((c) => c[2]?.split("/").at(-2) as string);
+    const topology = readTopology();
+    expect(deployed[0]).toBe("shop-psp-sim");
+    expect(deployed.at(-1)).toBe("shop-gateway");
+    expect([...deployed].sort()).toEqual(topology.map((w) => w.name).sort());
+    for (const worker of topology) {
+      for (const bound of worker.binds) {
+        expect(deployed.indexOf(bound), `${bound} before ${worker.name}`).toBeLessThan(deployed.indexOf(worker.name));
+      }
+    }
     const workers = account.workers ?? {};
     expect(Object.keys(workers["shop-users-staging"]?.secrets ?? {}).sort()).toEqual([
       "JWT_PREVIOUS_PUBLIC_KEYS",
