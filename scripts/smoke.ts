@@ -146,7 +146,7 @@ try {
       statuses.push(login.status);
       retryAfter = login.headers.get("retry-after");
     }
-    expect(statuses.slice(0, 10).every((s) => s === 400) && statuses[10] === 429, `statuses: ${statuses.join(",")}`);
+    expect(statuses.slice(0, 10).every((s) => s === 401) && statuses[10] === 429, `statuses: ${statuses.join(",")}`);
     expect(Number(retryAfter) > 0, `retry-after: ${retryAfter}`);
   });
   console.log("smoke: all steps passed");

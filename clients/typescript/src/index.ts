@@ -75,7 +75,7 @@ export class ShopClient {
         sent.headers.set("authorization", `Bearer ${this.tokens.accessToken}`);
       }
       const response = await this.options.fetch(sent);
-      // 401 only ever means the access token (the server's contract): refresh once, then retry.
+      // On any call but the auth calls themselves, a 401 means the access token: refresh once, then retry.
       if (response.status === 401 && this.tokens && !refreshed && !isAuthCall(request)) {
         refreshed = true;
         if (await this.refresh()) {
