@@ -1,17 +1,11 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import * as z from "zod";
 import { Outbox } from "../../../queues/outbox";
-import { RpcFaultSpecSchema, type RpcFaults } from "../../shared/src/contracts/faults";
+import { type RpcFaults, RpcFaultsSchema } from "../../shared/src/contracts/faults";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import { fail, type Result } from "../../shared/src/result";
 import { parseResult } from "../../shared/src/validation";
 import { OrdersRepository } from "./repository";
 import { app } from "./routes";
-
-const RpcFaultsSchema = z.strictObject({
-  catalog: RpcFaultSpecSchema.optional(),
-  payments: RpcFaultSpecSchema.optional(),
-});
 
 export { OutboxRelay } from "./outbox-relay";
 export { OrderSaga } from "./saga/order-saga";

@@ -22,13 +22,18 @@ export const RpcFaultSpecSchema = z
   })
   .meta({ id: "RpcFaultSpec" });
 export type RpcFaultSpec = z.infer<typeof RpcFaultSpecSchema>;
+/** The saga's targets alone (what shop-orders' setFaults takes). */
+export const RpcFaultsSchema = z.strictObject({
+  catalog: RpcFaultSpecSchema.optional(),
+  payments: RpcFaultSpecSchema.optional(),
+});
 export type RpcFaults = Partial<Record<RpcFaultTarget, RpcFaultSpec>>;
 
 const PROVIDER_TARGET = /^psp(:[a-z0-9-]{1,32})?$/;
 
 /** Every target with its spec; zero rates or `{}` clear a target, targets not given stay as they are. */
 export const FaultsSchema = z
-  .object({ catalog: RpcFaultSpecSchema.optional(), payments: RpcFaultSpecSchema.optional() })
+  .object(RpcFaultsSchema.shape)
   .catchall(ProviderFaultSpecSchema)
   .superRefine((faults, ctx) => {
     for (const target of Object.keys(faults)) {
