@@ -210,7 +210,20 @@ class Client {
     this.password = password;
   }
 
-  async login(): Promise<void> {
+  #loggingIn: Promise<void> | null = null;
+
+  /**
+   * One login at a time per client: the calls in flight when its token expires all see 401 at
+   * once, and as many logins would exceed the login quota (10 per 900 s) and wait out its window.
+   */
+  login(): Promise<void> {
+    this.#loggingIn ??= this.#login().finally(() => {
+      this.#loggingIn = null;
+    });
+    return this.#loggingIn;
+  }
+
+  async #login(): Promise<void> {
     const reply = await http(`${BASE}/api/auth/login`, {
       headers: { "cf-connecting-ip": this.ip },
       json: { email: this.email, password: this.password },
@@ -221,12 +234,14 @@ class Client {
 
   async call(path: string, init: { method?: string; headers?: Record<string, string>; json?: unknown } = {}) {
     for (let attempt = 0; ; attempt++) {
+      const token = this.token;
       const reply = await http(`${BASE}${path}`, {
         ...init,
-        headers: { ...init.headers, "cf-connecting-ip": this.ip, authorization: `Bearer ${this.token}` },
+        headers: { ...init.headers, "cf-connecting-ip": this.ip, authorization: `Bearer ${token}` },
       });
       if (reply.status !== 401 || attempt > 0) return reply;
-      await this.login(); // access tokens live 15 minutes; a run lasts longer
+      // access tokens live 15 minutes and a run lasts longer; another call may have renewed it
+      if (this.token === token) await this.login();
     }
   }
 
