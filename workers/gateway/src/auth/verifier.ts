@@ -85,7 +85,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
     if ((payload.exp ?? 0) - (payload.iat ?? 0) > maxAge) return { ok: false, reason: "token lifetime too long" };
     const claims = ClaimsSchema.safeParse(payload);
     if (!claims.success) return { ok: false, reason: "token claims are not valid" };
-    const identity: Identity = { userId: claims.data.sub, role: claims.data.role };
+    // Frozen: the same object is handed to every request that presents this token.
+    const identity: Identity = Object.freeze({ userId: claims.data.sub, role: claims.data.role });
     // Remembered until its `exp` (not exp + skew), under the key set that verified it.
     verified.set(token, identity, (payload.exp as number) * 1000, generation);
     return { ok: true, identity };
