@@ -1,5 +1,5 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { type Decision, RateLimiter } from "../../durable-objects/rate-limiter/rate-limiter";
@@ -7,7 +7,7 @@ import type { GatewayApp } from "../../workers/gateway/src/context";
 import { rateLimit } from "../../workers/gateway/src/middleware/rate-limit";
 import { onProblem, requestContext } from "../../workers/shared/src/http";
 import type { Identity } from "../../workers/shared/src/identity";
-import { call, freshIp, problemOf, registerAndLogin, type TestUser } from "./helpers";
+import { BASE, call, freshIp, problemOf, registerAndLogin, type TestUser } from "./helpers";
 
 function remaining(header: string | null, policy: string): number {
   const match = new RegExp(`"${policy}";r=(\\d+);t=(\\d+)`).exec(header ?? "");
@@ -87,6 +87,20 @@ describe("quotas", () => {
     });
     expect(otherEmail.status).toBe(401);
     expect(otherEmail.headers.get("ratelimit-policy")).toBe('"anon";q=100;w=900, "login";q=10;w=900');
+  });
+
+  it("charges a login's login bucket even when its path is percent-encoded (the router decodes it)", async () => {
+    const email = `encoded-${crypto.randomUUID()}@example.com`;
+    const response = await exports.default.fetch(
+      new Request(`${BASE}/api/auth/%6Cogin`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": freshIp() },
+        body: JSON.stringify({ email, password: "guess-guess-guess" }),
+      }),
+    );
+    // It reached the login route, and the limiter saw a login.
+    expect(response.status).toBe(401);
+    expect(response.headers.get("ratelimit-policy")).toBe('"anon";q=100;w=900, "login";q=10;w=900');
   });
 
   const changePassword = (user: TestUser, currentPassword = "not-the-current-password") =>
