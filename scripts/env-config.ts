@@ -62,6 +62,8 @@ type Raw = Record<string, unknown> & {
   };
   d1_databases?: ({ binding: string; database_name: string; migrations_dir?: string } & Record<string, unknown>)[];
   assets?: { directory: string } & Record<string, unknown>;
+  /** Module specifier -> a file (a path relative to the config) or a package. */
+  alias?: Record<string, string>;
   secrets?: { required?: string[] };
   observability?: { traces?: Record<string, unknown> } & Record<string, unknown>;
 };
@@ -180,6 +182,15 @@ export function generateConfigs(env: EnvironmentName, options: GenerateOptions =
       });
     }
     if (raw.assets) json.assets = { ...raw.assets, directory: rebase(raw.assets.directory) };
+    if (raw.alias) {
+      // wrangler resolves an alias from the config's folder; a file path must follow the config.
+      json.alias = Object.fromEntries(
+        Object.entries(raw.alias).map(([name, target]) => [
+          name,
+          target.startsWith(".") ? `./${rebase(target)}` : target,
+        ]),
+      );
+    }
     if (worker.name === "shop-gateway") {
       json.workers_dev = settings.gateway.workersDev;
       if (settings.gateway.routes.length > 0) json.routes = settings.gateway.routes;

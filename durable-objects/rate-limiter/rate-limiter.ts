@@ -1,81 +1,100 @@
 import { DurableObject } from "cloudflare:workers";
-import { type BucketSpec, type Decision, decide, type HitLog, maxWindowMs } from "./sliding-window";
+import { HitWindow } from "./hit-window";
+import { type BucketSpec, type Decision, decide, maxWindowMs } from "./sliding-window";
 
 export type { BucketSpec, Decision } from "./sliding-window";
 
+/** Stale rows (hits that left every window) are deleted together once this many have gathered. */
+export const PRUNE_BATCH = 64;
+
 /**
- * One RateLimiter per rate-limit subject (a client network or a user), holding that subject's
- * buckets in SQLite. `take` is synchronous from read to write (SQLite calls only, no await), so
- * concurrent requests for one key are decided one after another and the quota is exact.
+ * One RateLimiter per rate-limit subject (a client network or a user). Its live window is held in
+ * memory (`HitWindow`), loaded by one SELECT when the object wakes, and every admitted hit is
+ * written through to SQLite in one INSERT, so an evicted object reloads the same truth. `take` has
+ * no await at all: concurrent requests for one key are decided one after another, exactly.
+ *
+ * Housekeeping needs no alarm: hits that leave the window are deleted in bulk, in the same commit
+ * as an admitted hit, once PRUNE_BATCH of them have gathered or the window has emptied. An object
+ * left idle therefore keeps at most its last window's rows until its next use clears them.
  */
 export class RateLimiter extends DurableObject {
-  #schemaReady = false;
-  /** Known in memory once checked, so a hot object does not touch its alarm on every request. */
-  #alarmPending = false;
+  #window: HitWindow | undefined;
+  /** Stored rows no longer in the window, not yet deleted. */
+  #staleRows = 0;
+  #tableExists = false;
 
-  #ensureSchema(): void {
-    if (this.#schemaReady) return;
-    this.ctx.storage.sql.exec(
-      `CREATE TABLE IF NOT EXISTS hits (bucket TEXT NOT NULL, at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-       CREATE INDEX IF NOT EXISTS hits_by_bucket ON hits (bucket, at);`,
-    );
-    this.#schemaReady = true;
+  /** The live window, read from SQLite once per object life. */
+  #live(now: number): HitWindow {
+    if (!this.#window) {
+      const { window, expired } = HitWindow.load(this.#storedRows(), now);
+      this.#window = window;
+      this.#staleRows = expired;
+    }
+    this.#staleRows += this.#window.prune(now);
+    return this.#window;
+  }
+
+  #storedRows(): { bucket: string; at: number; expiresAt: number }[] {
+    try {
+      const rows = this.ctx.storage.sql
+        .exec<{ bucket: string; at: number; expiresAt: number }>(
+          "SELECT bucket, at, expires_at AS expiresAt FROM hits ORDER BY at",
+        )
+        .toArray();
+      this.#tableExists = true;
+      return rows;
+    } catch (error) {
+      // A new object, or one whose storage was deleted: nothing stored yet.
+      if (error instanceof Error && error.message.includes("no such table")) return [];
+      throw error;
+    }
   }
 
   /** Decides one request against every given bucket; admitted requests count in all of them. */
   async take(specs: BucketSpec[]): Promise<Decision> {
-    this.#ensureSchema();
-    const sql = this.ctx.storage.sql;
     const now = Date.now();
-    for (const spec of specs) {
-      sql.exec("DELETE FROM hits WHERE bucket = ? AND expires_at <= ?", spec.key, now);
-    }
-    // Read through the (bucket, at) index: a count and at most a few rows, never the whole log.
-    const log: HitLog = {
-      count: (key, since) =>
-        sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hits WHERE bucket = ? AND at > ?", key, since).one().n,
-      nth: (key, since, k) =>
-        sql
-          .exec<{ at: number }>(
-            "SELECT at FROM hits WHERE bucket = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?",
-            key,
-            since,
-            k - 1,
-          )
-          .toArray()[0]?.at,
-    };
-    const decision = decide(specs, log, now);
-    if (decision.allowed) {
-      for (const spec of specs) {
-        sql.exec("INSERT INTO hits (bucket, at, expires_at) VALUES (?, ?, ?)", spec.key, now, now + maxWindowMs(spec));
-      }
-    }
-    // The decision above is already written; the alarm only tidies up after the object goes idle.
-    // One pending alarm is enough: when it fires it reschedules itself to the latest expiry.
-    if (!this.#alarmPending) {
-      if ((await this.ctx.storage.getAlarm()) === null) {
-        await this.ctx.storage.setAlarm(Math.max(...specs.map((spec) => now + maxWindowMs(spec))));
-      }
-      this.#alarmPending = true;
-    }
+    const window = this.#live(now);
+    const decision = decide(specs, window, now);
+    if (decision.allowed) this.#record(specs, now, window);
     return decision;
   }
 
-  /** Housekeeping: drop expired hits; an object with none left deletes its storage entirely. */
+  /** Writes an admitted hit through to SQLite (one commit), then to the window. */
+  #record(specs: readonly BucketSpec[], now: number, window: HitWindow): void {
+    const sql = this.ctx.storage.sql;
+    if (!this.#tableExists) {
+      sql.exec(
+        "CREATE TABLE IF NOT EXISTS hits (bucket TEXT NOT NULL, at INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
+      );
+      this.#tableExists = true;
+    }
+    if (this.#staleRows >= PRUNE_BATCH || (this.#staleRows > 0 && window.size === 0)) {
+      sql.exec("DELETE FROM hits WHERE expires_at <= ?", now);
+      this.#staleRows = 0;
+    }
+    const rows = specs.map((spec) => [spec.key, now, now + maxWindowMs(spec)] as const);
+    sql.exec(
+      `INSERT INTO hits (bucket, at, expires_at) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}`,
+      ...rows.flat(),
+    );
+    for (const [bucket, at, expiresAt] of rows) window.add(bucket, at, expiresAt);
+  }
+
+  /**
+   * Objects written before the window moved to memory scheduled a clean-up alarm; when one fires it
+   * tidies once (everything if nothing is live) and never reschedules.
+   */
   override async alarm(): Promise<void> {
-    this.#alarmPending = false;
-    this.#ensureSchema();
     const now = Date.now();
-    this.ctx.storage.sql.exec("DELETE FROM hits WHERE expires_at <= ?", now);
-    const next = this.ctx.storage.sql
-      .exec<{ next: number | null }>("SELECT MAX(expires_at) AS next FROM hits")
-      .one().next;
-    if (next === null) {
+    const window = this.#live(now);
+    if (window.size === 0) {
+      this.#window = new HitWindow();
+      this.#staleRows = 0;
+      this.#tableExists = false;
       await this.ctx.storage.deleteAll();
-      this.#schemaReady = false;
-    } else {
-      await this.ctx.storage.setAlarm(next);
-      this.#alarmPending = true;
+    } else if (this.#staleRows > 0) {
+      this.ctx.storage.sql.exec("DELETE FROM hits WHERE expires_at <= ?", now);
+      this.#staleRows = 0;
     }
   }
 }

@@ -41,8 +41,8 @@ export function maxWindowMs(spec: BucketSpec): number {
 
 /**
  * What the decision reads of a bucket's log: how many admitted hits fall after `since`, and the
- * k-th oldest of them (1-based). The Durable Object answers from SQLite with an index, so a
- * decision never loads a whole log; tests answer from arrays (`arrayLog`).
+ * k-th oldest of them (1-based). The Durable Object answers from its in-memory window
+ * (`HitWindow`, by binary search); tests may answer from arrays (`arrayLog`).
  */
 export interface HitLog {
   count(key: string, since: number): number;

@@ -1,13 +1,13 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import type { RateLimiter } from "../../durable-objects/rate-limiter/rate-limiter";
+import { type Decision, RateLimiter } from "../../durable-objects/rate-limiter/rate-limiter";
 import type { GatewayApp } from "../../workers/gateway/src/context";
 import { rateLimit } from "../../workers/gateway/src/middleware/rate-limit";
 import { onProblem, requestContext } from "../../workers/shared/src/http";
 import type { Identity } from "../../workers/shared/src/identity";
-import { call, freshIp, problemOf, registerAndLogin, type TestUser } from "./helpers";
+import { BASE, call, freshIp, problemOf, registerAndLogin, type TestUser } from "./helpers";
 
 function remaining(header: string | null, policy: string): number {
   const match = new RegExp(`"${policy}";r=(\\d+);t=(\\d+)`).exec(header ?? "");
@@ -89,6 +89,20 @@ describe("quotas", () => {
     expect(otherEmail.headers.get("ratelimit-policy")).toBe('"anon";q=100;w=900, "login";q=10;w=900');
   });
 
+  it("charges a login's login bucket even when its path is percent-encoded (the router decodes it)", async () => {
+    const email = `encoded-${crypto.randomUUID()}@example.com`;
+    const response = await exports.default.fetch(
+      new Request(`${BASE}/api/auth/%6Cogin`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": freshIp() },
+        body: JSON.stringify({ email, password: "guess-guess-guess" }),
+      }),
+    );
+    // It reached the login route, and the limiter saw a login.
+    expect(response.status).toBe(401);
+    expect(response.headers.get("ratelimit-policy")).toBe('"anon";q=100;w=900, "login";q=10;w=900');
+  });
+
   const changePassword = (user: TestUser, currentPassword = "not-the-current-password") =>
     call("/api/auth/password", {
       token: user.accessToken,
@@ -144,8 +158,8 @@ describe("quotas", () => {
   });
 });
 
-describe("RateLimiter housekeeping", () => {
-  const hitCount = (stub: DurableObjectStub<RateLimiter>) =>
+describe("RateLimiter storage", () => {
+  const storedHits = (stub: DurableObjectStub<RateLimiter>) =>
     runInDurableObject(stub, (_instance: RateLimiter, state) => {
       const table = state.storage.sql
         .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'hits'")
@@ -153,27 +167,64 @@ describe("RateLimiter housekeeping", () => {
       return table.length === 0 ? null : Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM hits").one().n);
     });
 
-  it("keeps live hits when its alarm runs early, and reschedules", async () => {
+  it("writes each admitted hit through, takes nothing for a refusal, and sets no alarm", async () => {
     const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
-    await stub.take([{ name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 60 }] }]);
-    expect(await hitCount(stub)).toBe(1);
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await hitCount(stub)).toBe(1);
-    const alarm = await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.getAlarm());
-    expect(alarm).toBeGreaterThan(Date.now());
+    const spec = { name: "t", key: "t", windows: [{ limit: 2, windowSeconds: 60 }] };
+    const decisions = [await stub.take([spec]), await stub.take([spec]), await stub.take([spec])];
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, false]);
+    expect(await storedHits(stub)).toBe(2);
+    expect(await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.getAlarm())).toBeNull();
   });
 
-  it("deletes its whole storage once every hit expired, and works again afterwards", async () => {
+  it("decides the same after eviction: a fresh instance over the same storage reloads the window", async () => {
+    const user = { name: "user", key: "user", windows: [{ limit: 5, windowSeconds: 60 }] };
+    const password = { name: "password", key: "password", windows: [{ limit: 3, windowSeconds: 900 }] };
+    const plan = [[user], [user, password], [user, password], [user], [user, password], [user], [user]];
+    const control = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const evicted = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const summary = (d: Decision) => ({ allowed: d.allowed, remaining: d.buckets.map((b) => b.remaining) });
+
+    const expected = [];
+    for (const specs of plan) expected.push(summary(await control.take(specs)));
+    // The same calls, the object replaced by a new instance (as after eviction) before each one.
+    const seen = [];
+    for (const specs of plan) {
+      seen.push(
+        summary(await runInDurableObject(evicted, (_i: RateLimiter, state) => new RateLimiter(state, env).take(specs))),
+      );
+    }
+    expect(seen).toEqual(expected);
+    // Refusals were recorded nowhere: 5 user hits and 3 password hits, in both objects.
+    expect(expected.filter((d) => d.allowed)).toHaveLength(5);
+    expect(await storedHits(control)).toBe(8);
+    expect(await storedHits(evicted)).toBe(8);
+  });
+
+  it("clears hits that left the window on its next use, in the same write as the new hit", async () => {
     const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
     const spec = { name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 1 }] };
     await stub.take([spec]);
-    expect(await hitCount(stub)).toBe(1);
-    // The alarm is due one window after the last hit; Miniflare fires it by itself.
-    for (let i = 0; i < 40 && (await hitCount(stub)) !== null; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await hitCount(stub)).toBeNull();
-    const again = await stub.take([spec]);
+    await stub.take([spec]);
+    expect(await storedHits(stub)).toBe(2);
+    await new Promise((r) => setTimeout(r, 1100));
+    // Evicted meanwhile or not, the next use finds an empty window and keeps only its own hit.
+    const again = await runInDurableObject(stub, (_i: RateLimiter, state) => new RateLimiter(state, env).take([spec]));
     expect(again.allowed).toBe(true);
     expect(again.buckets[0]?.remaining).toBe(4);
+    expect(await storedHits(stub)).toBe(1);
+  });
+
+  it("deletes its storage when an alarm from before write-through fires on an empty window", async () => {
+    const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const spec = { name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 1 }] };
+    await stub.take([spec]);
+    await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.setAlarm(Date.now() + 60_000));
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await storedHits(stub)).toBeNull();
+    expect(await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.getAlarm())).toBeNull();
+    const next = await stub.take([spec]);
+    expect(next.buckets[0]?.remaining).toBe(4);
   });
 });
 

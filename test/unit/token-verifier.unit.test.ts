@@ -343,6 +343,38 @@ describe("the JWKS cache", () => {
     expect(net.calls).toHaveLength(2);
   });
 
+  it("stops accepting a remembered token once a refetched key set no longer has its key", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = new Date("2030-01-01T00:00:00Z").getTime();
+    vi.setSystemTime(start);
+    let served = [ours.jwk];
+    const net = network({ [JWKS_URL]: () => served });
+    const verify = verifier(net.fetchJwks);
+    const token = await sign();
+    expect((await verify(token)).ok).toBe(true);
+    expect((await verify(token)).ok).toBe(true);
+
+    // shop-users retires our key; a token under the new kid makes the gateway refetch after 30 s.
+    served = [attacker.jwk];
+    vi.setSystemTime(start + 31_000);
+    expect((await verify(await sign(claims(), { kid: attacker.kid }, attacker.privateKey))).ok).toBe(true);
+    expect(net.calls).toHaveLength(2);
+    expect(await verify(token)).toEqual(refusedFor("no applicable key"));
+  });
+
+  it("checks a remembered token against a refetched key set once the cached one is 10 minutes old", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = new Date("2030-01-01T00:00:00Z").getTime();
+    vi.setSystemTime(start);
+    const net = network();
+    const verify = verifier(net.fetchJwks);
+    const token = await sign();
+    expect((await verify(token)).ok).toBe(true);
+    vi.setSystemTime(start + 11 * 60_000);
+    expect((await verify(token)).ok).toBe(true);
+    expect(net.calls).toHaveLength(2);
+  });
+
   it("refuses tokens, without throwing, when the JWKS cannot be fetched", async () => {
     const verify = verifier(async () => new Response("unavailable", { status: 503 }));
     expect(await verify(await sign())).toEqual(REFUSED);

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type AlertRule, AlertRuleSchema } from "../../shared/src/contracts/alerts";
 import type { Breaker } from "../../shared/src/contracts/breaker";
 

@@ -97,8 +97,9 @@ export function createGateway(): OpenAPIHono<GatewayApp> {
 
   mountOpenApi(app);
 
+  const allowedOn = allowedMethods([...PROXY_ROUTES, ...PLATFORM_PATHS]);
   app.notFound((c) => {
-    const allow = allowedMethods([...PROXY_ROUTES, ...PLATFORM_PATHS], new URL(c.req.url).pathname);
+    const allow = allowedOn(c.req.path);
     if (allow.length === 0) return notFoundProblem(c);
     return problemResponse(
       "method_not_allowed",

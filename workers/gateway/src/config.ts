@@ -29,3 +29,19 @@ export function gatewayConfig(env: Env): GatewayConfig {
   if (cached?.env !== env) cached = { env, config: ConfigSchema.parse(env) };
   return cached.config;
 }
+
+/**
+ * Memoises what is built from a configuration (a middleware, a policy table): built at the first
+ * request that reads it, then reused for every request with the same configuration.
+ */
+export function perConfig<T>(build: (config: GatewayConfig) => T): (config: GatewayConfig) => T {
+  const built = new WeakMap<GatewayConfig, T>();
+  return (config) => {
+    let value = built.get(config);
+    if (value === undefined) {
+      value = build(config);
+      built.set(config, value);
+    }
+    return value;
+  };
+}

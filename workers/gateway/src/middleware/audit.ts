@@ -27,8 +27,7 @@ async function jsonOf(read: () => Promise<unknown>): Promise<JsonValue | undefin
 export function auditPrivileged(): MiddlewareHandler<GatewayApp> {
   return async function auditMiddleware(c, next) {
     const identity = c.get("identity");
-    const matched =
-      identity?.role === "admin" ? privilegedAction(c.req.method, new URL(c.req.url).pathname) : undefined;
+    const matched = identity?.role === "admin" ? privilegedAction(c.req.method, c.req.path) : undefined;
     if (!matched || !identity) return next();
     const { entry, params } = matched;
     const headers = new Headers();

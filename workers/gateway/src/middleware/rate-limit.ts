@@ -2,9 +2,15 @@ import type { MiddlewareHandler } from "hono";
 import type { Decision } from "../../../../durable-objects/rate-limiter/rate-limiter";
 import { errorFields } from "../../../shared/src/log";
 import { ProblemException } from "../../../shared/src/problem";
-import { gatewayConfig } from "../config";
+import { gatewayConfig, perConfig } from "../config";
 import type { GatewayApp } from "../context";
-import { clientNetwork, LOGIN_PATH, rateLimitHeaders, rateLimitPlan } from "../rate-limit/policies";
+import {
+  clientNetwork,
+  LOGIN_PATH,
+  type RateLimitPolicies,
+  rateLimitHeaders,
+  rateLimitPlan,
+} from "../rate-limit/policies";
 
 async function loginEmail(c: Parameters<MiddlewareHandler<GatewayApp>>[0]): Promise<string> {
   try {
@@ -27,10 +33,21 @@ async function loginEmail(c: Parameters<MiddlewareHandler<GatewayApp>>[0]): Prom
  * their limits are the brute-force guards, and they are never skipped.
  */
 export function rateLimit(): MiddlewareHandler<GatewayApp> {
+  // Built once per configuration (so once per isolate), not per request.
+  const policiesOf = perConfig(
+    (config): RateLimitPolicies => ({
+      anon: config.RATE_LIMIT_ANON,
+      user: config.RATE_LIMIT_USER,
+      login: config.RATE_LIMIT_LOGIN,
+      password: config.RATE_LIMIT_PASSWORD,
+    }),
+  );
+
   return async function rateLimitMiddleware(c, next) {
     const config = gatewayConfig(c.env);
     const method = c.req.method;
-    const path = new URL(c.req.url).pathname;
+    // The path as the router sees it (percent-decoded), so an encoded login path is still a login.
+    const path = c.req.path;
     const { subject, specs, failClosed } = rateLimitPlan(
       {
         method,
@@ -39,12 +56,7 @@ export function rateLimit(): MiddlewareHandler<GatewayApp> {
         network: clientNetwork(c.req.header("cf-connecting-ip")),
         email: method === "POST" && path === LOGIN_PATH ? await loginEmail(c) : undefined,
       },
-      {
-        anon: config.RATE_LIMIT_ANON,
-        user: config.RATE_LIMIT_USER,
-        login: config.RATE_LIMIT_LOGIN,
-        password: config.RATE_LIMIT_PASSWORD,
-      },
+      policiesOf(config),
     );
 
     let decision: Decision;

@@ -32,7 +32,7 @@ export function requestMetrics(routes: readonly { method: string; path: string }
   return async function requestMetricsMiddleware(c, next) {
     const started = Date.now();
     await next();
-    const pathname = new URL(c.req.url).pathname;
+    const pathname = c.req.path;
     const identity = c.get("identity");
     recordMetric(c.env, waitUntilOf(c), {
       kind: "request",

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import { gatewayConfig } from "../config";
+import { gatewayConfig, perConfig } from "../config";
 import type { GatewayApp } from "../context";
 
 const apiHeaders = secureHeaders({
@@ -43,7 +43,7 @@ const consoleHeaders = secureHeaders({
 /** Security headers on every response (a looser CSP for the docs page, its own for the console). */
 export function securityHeaders(): MiddlewareHandler<GatewayApp> {
   return function securityHeadersMiddleware(c, next) {
-    const path = new URL(c.req.url).pathname;
+    const path = c.req.path;
     if (path.startsWith("/docs")) return docsHeaders(c, next);
     if (path === "/admin" || path.startsWith("/admin/")) return consoleHeaders(c, next);
     return apiHeaders(c, next);
@@ -52,14 +52,19 @@ export function securityHeaders(): MiddlewareHandler<GatewayApp> {
 
 /** CORS for the configured origins only; answers preflights before any other work. */
 export function corsPolicy(): MiddlewareHandler<GatewayApp> {
-  return function corsMiddleware(c, next) {
-    const { CORS_ORIGINS } = gatewayConfig(c.env);
+  // The origins are configuration, read at the first request; the middleware is built once per
+  // configuration (so once per isolate), not per request.
+  const built = perConfig((config) => {
+    const origins = new Set(config.CORS_ORIGINS);
     return cors({
-      origin: (origin) => (CORS_ORIGINS.includes(origin) ? origin : null),
+      origin: (origin) => (origins.has(origin) ? origin : null),
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
       exposeHeaders: ["Location", "RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-Id", "WWW-Authenticate"],
       maxAge: 600,
-    })(c, next);
+    });
+  });
+  return function corsMiddleware(c, next) {
+    return built(gatewayConfig(c.env))(c, next);
   };
 }

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ProblemException } from "../../../shared/src/problem";
-import { gatewayConfig } from "../config";
+import { gatewayConfig, perConfig } from "../config";
 import type { GatewayApp } from "../context";
 
 /**
@@ -9,22 +9,26 @@ import type { GatewayApp } from "../context";
  * parsed), a body over the limit a 413, whether it declares its length or streams.
  */
 export function sizeLimits(): MiddlewareHandler<GatewayApp> {
-  return async function sizeLimitsMiddleware(c, next) {
-    const config = gatewayConfig(c.env);
-    const authorization = c.req.header("authorization");
-    if (authorization && new TextEncoder().encode(authorization).length > config.MAX_AUTHORIZATION_BYTES) {
-      throw new ProblemException("header_too_large", {
-        detail: `The Authorization header is over ${config.MAX_AUTHORIZATION_BYTES} bytes.`,
-      });
-    }
-    const limit = bodyLimit({
+  // Built once per configuration (so once per isolate), not per request.
+  const limitBody = perConfig((config) =>
+    bodyLimit({
       maxSize: config.MAX_BODY_BYTES,
       onError: () => {
         throw new ProblemException("payload_too_large", {
           detail: `The request body is over ${config.MAX_BODY_BYTES} bytes.`,
         });
       },
-    });
-    return limit(c, next);
+    }),
+  );
+  const encoder = new TextEncoder();
+  return async function sizeLimitsMiddleware(c, next) {
+    const config = gatewayConfig(c.env);
+    const authorization = c.req.header("authorization");
+    if (authorization && encoder.encode(authorization).length > config.MAX_AUTHORIZATION_BYTES) {
+      throw new ProblemException("header_too_large", {
+        detail: `The Authorization header is over ${config.MAX_AUTHORIZATION_BYTES} bytes.`,
+      });
+    }
+    return limitBody(config)(c, next);
   };
 }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /*
  * Alerts (SPEC.md section 2, issue 10): rules shop-alerts evaluates on its AlertManager object's
