@@ -36,6 +36,7 @@ function firstAfter(values: readonly number[], bound: number): number {
 export class HitWindow implements HitLog {
   readonly #buckets = new Map<string, BucketHits>();
   #size = 0;
+  #lastExpiry = 0;
 
   /** The window over stored rows (any order); `expired` counts the rows already past their expiry. */
   static load(rows: Iterable<HitRow>, now: number): { window: HitWindow; expired: number } {
@@ -53,7 +54,13 @@ export class HitWindow implements HitLog {
     return this.#size;
   }
 
+  /** The latest expiry of any hit ever added (epoch ms; 0 when none). */
+  get lastExpiry(): number {
+    return this.#lastExpiry;
+  }
+
   add(bucket: string, at: number, expiresAt: number): void {
+    this.#lastExpiry = Math.max(this.#lastExpiry, expiresAt);
     let hits = this.#buckets.get(bucket);
     if (!hits) {
       hits = { at: [], expiresAt: [], nextExpiry: expiresAt };

@@ -13,15 +13,20 @@ export const PRUNE_BATCH = 64;
  * written through to SQLite in one INSERT, so an evicted object reloads the same truth. `take` has
  * no await at all: concurrent requests for one key are decided one after another, exactly.
  *
- * Housekeeping needs no alarm: hits that leave the window are deleted in bulk, in the same commit
- * as an admitted hit, once PRUNE_BATCH of them have gathered or the window has emptied. An object
- * left idle therefore keeps at most its last window's rows until its next use clears them.
+ * Housekeeping: hits that leave the window are deleted in bulk, in the same commit as an admitted
+ * hit, once PRUNE_BATCH of them have gathered or the window has emptied. So that an object left idle
+ * does not keep its rows for ever (SPEC: housekeeping runs by itself), the first admitted hit of an
+ * object's life sets one alarm at that hit's expiry (in the same commit); when it fires, an empty
+ * window deletes the object's storage and a live one moves the alarm to its last expiry. That is
+ * one alarm per window of activity, never one per request.
  */
 export class RateLimiter extends DurableObject {
   #window: HitWindow | undefined;
   /** Stored rows no longer in the window, not yet deleted. */
   #staleRows = 0;
   #tableExists = false;
+  /** Whether this object life has set its clean-up alarm. */
+  #alarmSet = false;
 
   /** The live window, read from SQLite once per object life. */
   #live(now: number): HitWindow {
@@ -78,12 +83,13 @@ export class RateLimiter extends DurableObject {
       ...rows.flat(),
     );
     for (const [bucket, at, expiresAt] of rows) window.add(bucket, at, expiresAt);
+    if (!this.#alarmSet) {
+      void this.ctx.storage.setAlarm(window.lastExpiry);
+      this.#alarmSet = true;
+    }
   }
 
-  /**
-   * Objects written before the window moved to memory scheduled a clean-up alarm; when one fires it
-   * tidies once (everything if nothing is live) and never reschedules.
-   */
+  /** The clean-up alarm: everything goes once nothing is live; otherwise stale rows go and it moves on. */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const window = this.#live(now);
@@ -91,10 +97,15 @@ export class RateLimiter extends DurableObject {
       this.#window = new HitWindow();
       this.#staleRows = 0;
       this.#tableExists = false;
+      this.#alarmSet = false;
       await this.ctx.storage.deleteAll();
-    } else if (this.#staleRows > 0) {
+      return;
+    }
+    if (this.#staleRows > 0) {
       this.ctx.storage.sql.exec("DELETE FROM hits WHERE expires_at <= ?", now);
       this.#staleRows = 0;
     }
+    await this.ctx.storage.setAlarm(window.lastExpiry);
+    this.#alarmSet = true;
   }
 }

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Hono } from "hono";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type Decision, RateLimiter } from "../../durable-objects/rate-limiter/rate-limiter";
 import type { GatewayApp } from "../../workers/gateway/src/context";
 import { rateLimit } from "../../workers/gateway/src/middleware/rate-limit";
@@ -167,13 +167,40 @@ describe("RateLimiter storage", () => {
       return table.length === 0 ? null : Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM hits").one().n);
     });
 
-  it("writes each admitted hit through, takes nothing for a refusal, and sets no alarm", async () => {
+  it("writes each admitted hit through, takes nothing for a refusal, and sets one clean-up alarm, not one per hit", async () => {
     const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
     const spec = { name: "t", key: "t", windows: [{ limit: 2, windowSeconds: 60 }] };
-    const decisions = [await stub.take([spec]), await stub.take([spec]), await stub.take([spec])];
+    const before = Date.now();
+    const first = await stub.take([spec]);
+    const alarm = await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.getAlarm());
+    const decisions = [first, await stub.take([spec]), await stub.take([spec])];
     expect(decisions.map((d) => d.allowed)).toEqual([true, true, false]);
     expect(await storedHits(stub)).toBe(2);
+    // set by the first hit, at its expiry, and left alone by the next ones
+    expect(alarm).toBeGreaterThanOrEqual(before + 60_000);
+    expect(await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.getAlarm())).toBe(alarm);
+  });
+
+  it("cleans up an idle object by itself: its alarm deletes the storage once the window is empty", async () => {
+    const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const spec = { name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 1 }] };
+    await stub.take([spec]);
+    expect(await storedHits(stub)).toBe(1);
+    // the alarm (at the hit's expiry) fires by itself; nothing here runs it
+    await vi.waitFor(async () => expect(await storedHits(stub)).toBeNull(), { timeout: 10_000, interval: 200 });
     expect(await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.getAlarm())).toBeNull();
+    expect((await stub.take([spec])).buckets[0]?.remaining).toBe(4);
+  });
+
+  it("moves its alarm to the window's last expiry while hits are still live", async () => {
+    const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const spec = { name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 60 }] };
+    await stub.take([spec]);
+    await stub.take([spec]);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await storedHits(stub)).toBe(2);
+    const alarm = await runInDurableObject(stub, (_i: RateLimiter, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now() + 50_000);
   });
 
   it("decides the same after eviction: a fresh instance over the same storage reloads the window", async () => {
@@ -214,7 +241,7 @@ describe("RateLimiter storage", () => {
     expect(await storedHits(stub)).toBe(1);
   });
 
-  it("deletes its storage when an alarm from before write-through fires on an empty window", async () => {
+  it("deletes its storage when an alarm fires on an empty window (also one set before write-through)", async () => {
     const stub = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
     const spec = { name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 1 }] };
     await stub.take([spec]);
