@@ -21,8 +21,9 @@
  * A transition that changes nothing returns the very same state object.
  */
 
+import * as z from "zod";
 import type { BreakerTrace } from "../../../shared/src/breaker-client";
-import { integerVar } from "../../../shared/src/config";
+import { intVar, readConfig } from "../../../shared/src/config";
 import type { CancelReason, SagaState, SagaView } from "../../../shared/src/contracts/orders";
 import { type ErrorCode, isTransient } from "../../../shared/src/errors";
 import { type BackoffPolicy, fullJitterDelay } from "../../../shared/src/retry";
@@ -78,36 +79,26 @@ export interface SagaVars {
   SAGA_CALL_TIMEOUT_MS?: string;
 }
 
+const d = DEFAULT_SAGA_CONFIG;
+const SagaVarsSchema = z.object({
+  SAGA_DEADLINE_MS: intVar(0, { fallback: d.deadlineMs }),
+  SAGA_BACKOFF_BASE_MS: intVar(1, { fallback: d.backoff.baseMs }),
+  SAGA_BACKOFF_CAP_MS: intVar(1, { fallback: d.backoff.capMs }),
+  SAGA_COMPENSATION_BACKOFF_BASE_MS: intVar(1, { fallback: d.compensationBackoff.baseMs }),
+  SAGA_COMPENSATION_BACKOFF_CAP_MS: intVar(1, { fallback: d.compensationBackoff.capMs }),
+  SAGA_COMPENSATION_BUDGET_MS: intVar(0, { fallback: d.compensationBudgetMs }),
+  SAGA_CALL_TIMEOUT_MS: intVar(1, { fallback: d.callTimeoutMs }),
+});
+
 /** Reads the saga settings; a bad value throws, so a misconfigured saga fails loudly. */
 export function sagaConfig(vars: SagaVars): SagaConfig {
-  const d = DEFAULT_SAGA_CONFIG;
+  const v = readConfig(SagaVarsSchema, vars);
   return {
-    deadlineMs: integerVar("SAGA_DEADLINE_MS", vars.SAGA_DEADLINE_MS, d.deadlineMs, 0),
-    backoff: {
-      baseMs: integerVar("SAGA_BACKOFF_BASE_MS", vars.SAGA_BACKOFF_BASE_MS, d.backoff.baseMs, 1),
-      capMs: integerVar("SAGA_BACKOFF_CAP_MS", vars.SAGA_BACKOFF_CAP_MS, d.backoff.capMs, 1),
-    },
-    compensationBackoff: {
-      baseMs: integerVar(
-        "SAGA_COMPENSATION_BACKOFF_BASE_MS",
-        vars.SAGA_COMPENSATION_BACKOFF_BASE_MS,
-        d.compensationBackoff.baseMs,
-        1,
-      ),
-      capMs: integerVar(
-        "SAGA_COMPENSATION_BACKOFF_CAP_MS",
-        vars.SAGA_COMPENSATION_BACKOFF_CAP_MS,
-        d.compensationBackoff.capMs,
-        1,
-      ),
-    },
-    compensationBudgetMs: integerVar(
-      "SAGA_COMPENSATION_BUDGET_MS",
-      vars.SAGA_COMPENSATION_BUDGET_MS,
-      d.compensationBudgetMs,
-      0,
-    ),
-    callTimeoutMs: integerVar("SAGA_CALL_TIMEOUT_MS", vars.SAGA_CALL_TIMEOUT_MS, d.callTimeoutMs, 1),
+    deadlineMs: v.SAGA_DEADLINE_MS,
+    backoff: { baseMs: v.SAGA_BACKOFF_BASE_MS, capMs: v.SAGA_BACKOFF_CAP_MS },
+    compensationBackoff: { baseMs: v.SAGA_COMPENSATION_BACKOFF_BASE_MS, capMs: v.SAGA_COMPENSATION_BACKOFF_CAP_MS },
+    compensationBudgetMs: v.SAGA_COMPENSATION_BUDGET_MS,
+    callTimeoutMs: v.SAGA_CALL_TIMEOUT_MS,
     attemptLogLimit: d.attemptLogLimit,
   };
 }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { Outbox } from "../../../../queues/outbox";
 import { BreakerClient, type BreakerTrace } from "../../../shared/src/breaker-client";
+import { faultsEnabled } from "../../../shared/src/config";
 import type { RpcFaults } from "../../../shared/src/contracts/faults";
 import { drawRpcFault } from "../../../shared/src/faults";
 import { derivedId } from "../../../shared/src/ids";
@@ -90,7 +91,7 @@ export class OrderSaga extends DurableObject<Env> {
 
   /** Injected faults of the saga's calls (development only). */
   async #faults(): Promise<RpcFaults> {
-    if (this.env.FAULTS_ENABLED !== "true") return {};
+    if (!faultsEnabled(this.env)) return {};
     return this.#read((repo) => repo.rpcFaults());
   }
 
