@@ -18,7 +18,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { auxWorker, eventsAuxWorker, eventsMigrations, usersMigrations } from "../test/support/node-config.ts";
+import { auxWorker, eventsMigrations, usersMigrations } from "../test/support/node-config.ts";
 import { buildGatewayAssets } from "./gateway-assets.ts";
 import { generateSigningKey } from "./keys.ts";
 import { ROOT, run, wrangler } from "./lib.ts";
@@ -100,7 +100,7 @@ const mf = new Miniflare(
       auxWorker("shop-users", "users", {
         bindings: { JWT_SIGNING_KEY: signingKey, JWT_PREVIOUS_PUBLIC_KEYS: "[]" },
       }),
-      eventsAuxWorker(),
+      auxWorker("shop-events", "events"),
     ],
   } as never),
 );

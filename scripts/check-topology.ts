@@ -1,9 +1,10 @@
 /**
  * `npm run check` step: what must stay hand-written agrees with the topology the wrangler configs
  * declare (`topology.ts`): each Worker's tsconfig references the Workers it binds (their RPC and
- * Durable Object types), and each test project whose main Worker binds others runs them beside it
- * as auxiliary Workers. Pure `disagreements()` is tested with deliberate mistakes
- * (test/unit/topology.unit.test.ts); the CLI reads the files.
+ * Durable Object types), and each test project whose main Worker binds others derives its
+ * auxiliary Workers from the configs (`auxWorkersOf(<its main Worker's config>)` of
+ * test/support/node-config.ts) rather than listing them by hand. Pure `disagreements()` is tested
+ * with deliberate mistakes (test/unit/topology.unit.test.ts); the CLI reads the files.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,18 +19,11 @@ export interface Sources {
 
 const dirOf = (name: string, workers: readonly WorkerNode[]) => workers.find((w) => w.name === name)?.dir;
 
-/** The Workers a test project runs: its main Worker (by config path) and its auxiliary Workers. */
-function testWorkers(source: string, workers: readonly WorkerNode[]): { main?: WorkerNode; aux: Set<string> } {
-  const main = workers.find((w) => source.includes(`"${w.config}"`) || source.includes(`join(ROOT, "${w.config}")`));
-  const aux = new Set<string>();
-  for (const m of source.matchAll(/auxWorker\(\s*"(shop-[a-z-]+)"/g)) if (m[1]) aux.add(m[1]);
-  // Named helpers of test/support/node-config.ts: `ordersAuxWorker(`, `pspSimAuxWorker(`, ...
-  for (const m of source.matchAll(/\b([a-z][A-Za-z]*)AuxWorker\(/g)) {
-    const dir = (m[1] as string).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    const worker = workers.find((w) => w.dir === dir);
-    if (worker) aux.add(worker.name);
-  }
-  return { main, aux };
+/** A test project's main Worker, by the config path its `cloudflareTest()` names. */
+function mainWorker(source: string, workers: readonly WorkerNode[]): WorkerNode | undefined {
+  return workers.find(
+    (w) => source.includes(`join(ROOT, "${w.config}")`) || source.includes(`configPath: "${w.config}"`),
+  );
 }
 
 export function disagreements(workers: readonly WorkerNode[], sources: Sources): string[] {
@@ -47,14 +41,12 @@ export function disagreements(workers: readonly WorkerNode[], sources: Sources):
     }
   }
   for (const [project, source] of Object.entries(sources.testConfigs)) {
-    const { main, aux } = testWorkers(source, workers);
-    if (!main) continue;
-    for (const bound of main.binds) {
-      if (!aux.has(bound)) {
-        problems.push(
-          `test/${project}/vitest.config.ts: ${main.name} binds ${bound}, which is not among its auxiliary Workers`,
-        );
-      }
+    const main = mainWorker(source, workers);
+    if (!main || main.binds.length === 0) continue;
+    if (!source.includes(`auxWorkersOf("${main.config}"`)) {
+      problems.push(
+        `test/${project}/vitest.config.ts: ${main.name} binds ${main.binds.join(", ")}; derive its auxiliary Workers with auxWorkersOf("${main.config}", ...)`,
+      );
     }
   }
   return problems;

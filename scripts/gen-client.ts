@@ -4,42 +4,16 @@
  * TypeScript types (`clients/typescript/src/schema.d.ts`, by openapi-typescript). `--check` (part
  * of `npm run check`) fails when a route or contract changed without regenerating them.
  */
-import { readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-// esbuild comes with wrangler (pinned through it): it bundles the gateway so Node can import it.
-import { build } from "esbuild";
-import openapiTS, { astToString } from "openapi-typescript";
+import openapiTS, { astToString, type OpenAPI3 } from "openapi-typescript";
+import { publishedDocument } from "./bundled.ts";
 import { ROOT } from "./lib.ts";
 
 const DOC = join(ROOT, "clients/typescript/openapi.json");
 const TYPES = join(ROOT, "clients/typescript/src/schema.d.ts");
 
-async function publishedDocument(): Promise<unknown> {
-  const entry = join(tmpdir(), `edge-shop-openapi-${process.pid}.mjs`);
-  await build({
-    stdin: {
-      contents: `import { createGateway } from "./workers/gateway/src/app";
-import { openApiDocument } from "./workers/gateway/src/routes/openapi";
-export default openApiDocument(createGateway());`,
-      resolveDir: ROOT,
-      loader: "ts",
-    },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile: entry,
-    logLevel: "warning",
-  });
-  try {
-    return (await import(pathToFileURL(entry).href)).default;
-  } finally {
-    await rm(entry, { force: true });
-  }
-}
-
-const doc = JSON.parse(JSON.stringify(await publishedDocument()));
+const doc = await publishedDocument<OpenAPI3>();
 const files = [
   { path: DOC, text: `${JSON.stringify(doc, null, 2)}\n` },
   {

@@ -1,8 +1,8 @@
 /**
  * The topology, read from the wrangler configs (the one place that declares who binds whom):
  * every Worker, its D1 databases, and the Workers it binds through `[[services]]` or a Durable
- * Object's `script_name`. The deploy order, the type-generation targets and the dev runner derive
- * from it; `scripts/check-topology.ts` (in `npm run check`) fails when what stays hand-written
+ * Object's `script_name`. The deploy order, the type-generation targets, the dev runner and the
+ * test projects' auxiliary Workers (`auxWorkersOf` in test/support/node-config.ts) derive from it; `scripts/check-topology.ts` (in `npm run check`) fails when what stays hand-written
  * (tsconfig references, the test projects' auxiliary Workers) disagrees with it.
  */
 import { existsSync, readdirSync } from "node:fs";
@@ -72,4 +72,25 @@ export function deployOrder(nodes: readonly WorkerNode[]): WorkerNode[] {
     }
   }
   return order;
+}
+
+/**
+ * The Workers a Worker needs running beside it: every Worker it binds, and every Worker those bind,
+ * in deploy order (bound Workers first). An unknown main Worker or binding is an error.
+ */
+export function boundClosure(nodes: readonly WorkerNode[], main: string): WorkerNode[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  if (!byName.has(main)) throw new Error(`no wrangler config names ${main}`);
+  const needed = new Set<string>();
+  const visit = (name: string) => {
+    for (const bound of byName.get(name)?.binds ?? []) {
+      if (!byName.has(bound)) throw new Error(`${name} binds ${bound}, which has no wrangler config`);
+      if (bound !== main && !needed.has(bound)) {
+        needed.add(bound);
+        visit(bound);
+      }
+    }
+  };
+  visit(main);
+  return deployOrder(nodes).filter((n) => needed.has(n.name));
 }

@@ -1,4 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
+import * as z from "zod";
+import { intVar, readConfig } from "../../workers/shared/src/config";
 import {
   type AuditEntry,
   type AuditInput,
@@ -41,6 +43,7 @@ function toEntry(row: Row): AuditEntry {
 }
 
 const DAY_MS = 86_400_000;
+const RetentionVarsSchema = z.object({ AUDIT_RETENTION_DAYS: intVar(1, { fallback: 400 }) });
 const VERIFY_PAGE = 500;
 
 /**
@@ -166,7 +169,7 @@ export class AuditLog extends DurableObject<{ AUDIT_RETENTION_DAYS?: string }> {
   /** Retention: entries older than AUDIT_RETENTION_DAYS (400) leave, the last one becoming the anchor. */
   override async alarm(): Promise<void> {
     this.#ensureSchema();
-    const days = Number(this.env.AUDIT_RETENTION_DAYS ?? "400");
+    const days = readConfig(RetentionVarsSchema, this.env).AUDIT_RETENTION_DAYS;
     const cutoff = new Date(Date.now() - days * DAY_MS).toISOString();
     const sql = this.ctx.storage.sql;
     const last = sql

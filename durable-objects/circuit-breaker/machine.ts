@@ -14,7 +14,8 @@
  * Every function returns the very same state object when nothing changed, so the caller can skip
  * the write.
  */
-import { integerVar } from "../../workers/shared/src/config";
+import * as z from "zod";
+import { intVar, readConfig } from "../../workers/shared/src/config";
 import type { Admission, Breaker, BreakerState } from "../../workers/shared/src/contracts/breaker";
 
 export interface BreakerConfig {
@@ -157,21 +158,18 @@ export interface BreakerVars {
   BREAKER_PROBE_LEASE_MS?: string;
 }
 
+const BreakerVarsSchema = z.object({
+  BREAKER_FAILURE_THRESHOLD: intVar(1, { fallback: DEFAULT_BREAKER_CONFIG.failureThreshold }),
+  BREAKER_OPEN_MS: intVar(0, { fallback: DEFAULT_BREAKER_CONFIG.openMs }),
+  BREAKER_PROBE_LEASE_MS: intVar(1, { fallback: DEFAULT_BREAKER_CONFIG.probeLeaseMs }),
+});
+
 /** Reads the breaker settings; a bad value throws, so a misconfigured breaker fails loudly. */
 export function breakerConfig(vars: BreakerVars): BreakerConfig {
+  const v = readConfig(BreakerVarsSchema, vars);
   return {
-    failureThreshold: integerVar(
-      "BREAKER_FAILURE_THRESHOLD",
-      vars.BREAKER_FAILURE_THRESHOLD,
-      DEFAULT_BREAKER_CONFIG.failureThreshold,
-      1,
-    ),
-    openMs: integerVar("BREAKER_OPEN_MS", vars.BREAKER_OPEN_MS, DEFAULT_BREAKER_CONFIG.openMs, 0),
-    probeLeaseMs: integerVar(
-      "BREAKER_PROBE_LEASE_MS",
-      vars.BREAKER_PROBE_LEASE_MS,
-      DEFAULT_BREAKER_CONFIG.probeLeaseMs,
-      1,
-    ),
+    failureThreshold: v.BREAKER_FAILURE_THRESHOLD,
+    openMs: v.BREAKER_OPEN_MS,
+    probeLeaseMs: v.BREAKER_PROBE_LEASE_MS,
   };
 }

@@ -2,28 +2,20 @@ import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import {
+  auxWorkersOf,
   CATALOG_DB_ID,
-  catalogAuxWorker,
   catalogMigrations,
   EVENTS_DB_ID,
-  eventsAuxWorker,
   eventsMigrations,
   makeTestKeys,
   NOTIFICATIONS_DB_ID,
-  notificationsAuxWorker,
   notificationsMigrations,
   ORDERS_DB_ID,
-  opsAuxWorker,
-  ordersAuxWorker,
   ordersMigrations,
   PAYMENTS_DB_ID,
-  paymentsAuxWorker,
   paymentsMigrations,
-  pspSimAuxWorker,
   ROOT,
-  resilienceAuxWorker,
   USERS_DB_ID,
-  usersAuxWorker,
   usersMigrations,
 } from "../support/node-config.ts";
 
@@ -82,18 +74,14 @@ export default defineProject(async () => {
           durableObjects: { TEST_BREAKER: { className: "CircuitBreaker", scriptName: "shop-resilience" } },
           serviceBindings: { WEBHOOK: "webhook-receiver" },
           outboundService: "webhook-receiver",
-          workers: [
-            usersAuxWorker(keys),
-            resilienceAuxWorker({ BREAKER_OPEN_MS: "50" }),
-            catalogAuxWorker(),
-            pspSimAuxWorker(),
-            paymentsAuxWorker(),
-            ordersAuxWorker(),
-            eventsAuxWorker(),
-            opsAuxWorker(),
-            notificationsAuxWorker(),
-            { name: "webhook-receiver", modules: true, script: WEBHOOK_RECEIVER, compatibilityDate: "2026-11-01" },
-          ],
+          // Every service shop-alerts reads (and the simulator behind payments), from the wrangler configs.
+          workers: auxWorkersOf("workers/alerts/wrangler.toml", {
+            keys,
+            settings: { "shop-resilience": { BREAKER_OPEN_MS: "50" } },
+            extra: [
+              { name: "webhook-receiver", modules: true, script: WEBHOOK_RECEIVER, compatibilityDate: "2026-11-01" },
+            ],
+          }),
         },
       }),
     ],

@@ -96,8 +96,9 @@ export async function createProduct(fields: ProductFields = {}): Promise<Product
 
 /** The stock levels as the RPC method reports them (never null for a product a test created). */
 export async function stockOf(productId: string) {
-  const levels = await exports.default.stock(productId);
-  expect(levels, `stock of ${productId}`).not.toBeNull();
+  const result = await exports.default.stock(productId);
+  const levels = result.ok ? result.value : null;
+  expect(levels, `stock of ${productId}: ${JSON.stringify(result)}`).not.toBeNull();
   return levels as NonNullable<typeof levels>;
 }
 

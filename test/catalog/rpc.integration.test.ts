@@ -63,12 +63,15 @@ describe("stock", () => {
   it("reports the four counters of a product", async () => {
     const { id } = await createProduct({ stock: 12 });
 
-    expect(await catalog.stock(id)).toEqual({ productId: id, available: 12, reserved: 0, sold: 0, stocked: 12 });
+    expect(await catalog.stock(id)).toEqual({
+      ok: true,
+      value: { productId: id, available: 12, reserved: 0, sold: 0, stocked: 12 },
+    });
   });
 
-  it("answers null for an unknown or malformed id", async () => {
-    expect(await catalog.stock(UNKNOWN_PRODUCT_ID)).toBeNull();
-    expect(await catalog.stock("not-an-id")).toBeNull();
+  it("answers null for an unknown id and validation_failed for a malformed one", async () => {
+    expect(await catalog.stock(UNKNOWN_PRODUCT_ID)).toEqual({ ok: true, value: null });
+    expectFailure(await catalog.stock("not-an-id"), "validation_failed");
   });
 });
 

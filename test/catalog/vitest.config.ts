@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { catalogMigrations, EVENTS_DB_ID, eventsAuxWorker, eventsMigrations, ROOT } from "../support/node-config.ts";
+import { auxWorkersOf, catalogMigrations, EVENTS_DB_ID, eventsMigrations, ROOT } from "../support/node-config.ts";
 
 /**
  * shop-catalog with shop-events beside it (built, as an auxiliary Worker): its HTTP app and RPC
@@ -24,7 +24,7 @@ export default defineProject(async () => ({
           OUTBOX_SWEEP_INTERVAL_MS: "3600000",
         },
         d1Databases: { EVENTS_DB: EVENTS_DB_ID },
-        workers: [eventsAuxWorker()],
+        workers: auxWorkersOf("workers/catalog/wrangler.toml"),
       },
     }),
   ],

@@ -63,14 +63,18 @@ describe("RPC: stored and recordDeadLetter", () => {
   it("recordDeadLetter keeps a message once per (queue, message id) and refuses bad input", async () => {
     const messageId = crypto.randomUUID();
     const input = { queue: "shop-notifications", messageId, body: { any: "thing" }, reason: "unreadable", attempts: 1 };
-    await exports.default.recordDeadLetter(input);
-    await exports.default.recordDeadLetter(input);
+    expect(await exports.default.recordDeadLetter(input)).toEqual({ ok: true, value: { recorded: true } });
+    expect(await exports.default.recordDeadLetter(input)).toEqual({ ok: true, value: { recorded: true } });
     expect(await deadLettersOf(messageId)).toEqual([
       expect.objectContaining({ queue: "shop-notifications", reason: "unreadable", attempts: 1, redriven_at: null }),
     ]);
-    await expect(service().recordDeadLetter({ ...input, messageId: "", reason: "" })).rejects.toThrow(
-      /dead letter is not valid/,
-    );
+    const before = await deadLettersOf("");
+    expect(await service().recordDeadLetter({ ...input, messageId: "", reason: "" })).toMatchObject({
+      ok: false,
+      code: "validation_failed",
+      detail: expect.stringMatching(/dead letter is not valid/),
+    });
+    expect(await deadLettersOf("")).toEqual(before);
   });
 });
 

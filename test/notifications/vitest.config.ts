@@ -1,13 +1,7 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import {
-  EVENTS_DB_ID,
-  eventsAuxWorker,
-  eventsMigrations,
-  notificationsMigrations,
-  ROOT,
-} from "../support/node-config.ts";
+import { auxWorkersOf, EVENTS_DB_ID, eventsMigrations, notificationsMigrations, ROOT } from "../support/node-config.ts";
 
 /**
  * shop-notifications as the main Worker (its queue handler is called with batches the tests make,
@@ -27,7 +21,7 @@ export default defineProject(async () => ({
           NOTIFICATION_RETRY_BASE_SECONDS: "2",
         },
         d1Databases: { EVENTS_DB: EVENTS_DB_ID },
-        workers: [eventsAuxWorker()],
+        workers: auxWorkersOf("workers/notifications/wrangler.toml"),
       },
     }),
   ],

@@ -187,8 +187,9 @@ export async function createProduct(
 }
 
 export async function stockOf(productId: string) {
-  const levels = await env.TEST_CATALOG.stock(productId);
-  expect(levels, `stock of ${productId}`).not.toBeNull();
+  const result = await env.TEST_CATALOG.stock(productId);
+  const levels = result.ok ? result.value : null;
+  expect(levels, `stock of ${productId}: ${JSON.stringify(result)}`).not.toBeNull();
   const { available, reserved, sold, stocked } = levels as NonNullable<typeof levels>;
   return { available, reserved, sold, stocked };
 }
@@ -197,13 +198,16 @@ export async function stockOf(productId: string) {
 // Payments and the provider
 
 export async function paymentOf(orderId: string) {
-  return await env.TEST_PAYMENTS.payment(orderId);
+  const result = await env.TEST_PAYMENTS.payment(orderId);
+  expect(result, `payment of ${orderId}`).toMatchObject({ ok: true });
+  return result.ok ? result.value : null;
 }
 
 /** The payments ledger of an order as `operation:outcome`, in order. */
 export async function ledgerOf(orderId: string): Promise<string[]> {
-  const attempts = await env.TEST_PAYMENTS.attempts(orderId);
-  return attempts.map((a) => `${a.operation}:${a.outcome}`);
+  const result = await env.TEST_PAYMENTS.attempts(orderId);
+  expect(result, `attempts of ${orderId}`).toMatchObject({ ok: true });
+  return (result.ok ? result.value : []).map((a) => `${a.operation}:${a.outcome}`);
 }
 
 export interface SimAuthorization {

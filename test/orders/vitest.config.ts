@@ -2,20 +2,15 @@ import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import {
+  auxWorkersOf,
   CATALOG_DB_ID,
-  catalogAuxWorker,
   catalogMigrations,
   EVENTS_DB_ID,
-  eventsAuxWorker,
   eventsMigrations,
-  opsAuxWorker,
   ordersMigrations,
   PAYMENTS_DB_ID,
-  paymentsAuxWorker,
   paymentsMigrations,
-  pspSimAuxWorker,
   ROOT,
-  resilienceAuxWorker,
 } from "../support/node-config.ts";
 
 /**
@@ -60,17 +55,15 @@ export default defineProject(async () => ({
         serviceBindings: { TEST_CATALOG: "shop-catalog", TEST_PAYMENTS: "shop-payments" },
         // The tests reach the simulator's admin API at its address, as shop-payments reaches it.
         outboundService: "shop-psp-sim",
-        workers: [
-          catalogAuxWorker(),
-          // Small provider timeout so that a slow provider fails quickly.
-          paymentsAuxWorker({ PSP_TIMEOUT_MS: "300" }),
-          pspSimAuxWorker(),
-          resilienceAuxWorker({ BREAKER_OPEN_MS: "500" }),
-          // The bus, with its log: every service's events arrive there through the real queue.
-          eventsAuxWorker(),
-          // Hosts the MetricsStore the saga feeds where METRICS_LOCAL = "true".
-          opsAuxWorker(),
-        ],
+        // What shop-orders binds (catalog, payments with the simulator behind it, resilience, the
+        // bus with its log, ops with the MetricsStore the saga feeds), from the wrangler configs.
+        workers: auxWorkersOf("workers/orders/wrangler.toml", {
+          settings: {
+            // Small provider timeout so that a slow provider fails quickly.
+            "shop-payments": { PSP_TIMEOUT_MS: "300" },
+            "shop-resilience": { BREAKER_OPEN_MS: "500" },
+          },
+        }),
       },
     }),
   ],

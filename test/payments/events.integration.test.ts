@@ -16,6 +16,7 @@ import {
   payments,
   setFaults,
   simAuthorization,
+  storedPayment,
   testOutbox,
   waitForLogged,
 } from "./helpers";
@@ -78,7 +79,7 @@ describe("authorize", () => {
     expectFailure(await payments.authorize({ orderId, amountCents: 100, currency: "EUR" }), "payment_declined");
     expect(expectOk(await payments.void(orderId))).toMatchObject({ status: "declined" });
 
-    expect(await payments.payment(orderId)).toMatchObject({ status: "declined" });
+    expect(await storedPayment(orderId)).toMatchObject({ status: "declined" });
     expect(await lastSequence(orderId)).toBeNull();
     expect(await outboxRows(orderId)).toEqual([]);
   });
@@ -150,7 +151,7 @@ describe("void", () => {
 
     await Promise.all([payments.capture(payment.orderId), payments.void(payment.orderId)]);
 
-    const stored = await payments.payment(payment.orderId);
+    const stored = await storedPayment(payment.orderId);
     expect(await lastSequence(payment.orderId)).toBe(2);
     const events = await waitForLogged(payment.orderId, 2);
     expect(events[1]?.type).toBe(`payment.${stored?.status}`);

@@ -7,7 +7,7 @@ import type { PaymentsDeps } from "../../workers/payments/src/payments";
 import { ProviderClient } from "../../workers/payments/src/provider-client";
 import { PaymentsRepository, type StoredAttempt } from "../../workers/payments/src/repository";
 import { BreakerClient } from "../../workers/shared/src/breaker-client";
-import type { Faults } from "../../workers/shared/src/contracts/payments";
+import type { Faults, Payment } from "../../workers/shared/src/contracts/payments";
 import { newId } from "../../workers/shared/src/ids";
 import type { Result } from "../../workers/shared/src/result";
 import { eventLog } from "../support/event-log";
@@ -101,6 +101,11 @@ export function depsFor(
       apiKey: options.apiKey ?? env.PSP_API_KEY,
     }),
   };
+}
+
+/** The stored payment of an order as the RPC method reports it (`null` when it has none). */
+export async function storedPayment(orderId: string): Promise<Payment | null> {
+  return expectOk(await payments.payment(orderId));
 }
 
 export function expectOk<T>(result: Result<T>): T {

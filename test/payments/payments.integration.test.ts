@@ -11,6 +11,7 @@ import {
   setFaults,
   simAuthorization,
   simFetch,
+  storedPayment,
   trail,
 } from "./helpers";
 
@@ -54,7 +55,7 @@ describe("authorize", () => {
     const sim = await simAuthorization(orderId);
     expect(sim).toMatchObject({ id: payment.providerRef, status: "authorized", amountCents: 1999, currency: "EUR" });
     expect(payment.endpoint).toBe(sim?.endpoint);
-    expect(await payments.payment(orderId)).toEqual(payment);
+    expect(await storedPayment(orderId)).toEqual(payment);
     expect(trail(await ledger(orderId))).toEqual([`authorize:${payment.endpoint}:ok`]);
   });
 
@@ -119,7 +120,7 @@ describe("decline", () => {
     const attempts = await ledger(orderId);
     expect(attempts).toHaveLength(1);
     expect(attempts[0]?.outcome).toBe("declined");
-    expect(await payments.payment(orderId)).toMatchObject({ status: "declined" });
+    expect(await storedPayment(orderId)).toMatchObject({ status: "declined" });
     expect((await simAuthorization(orderId))?.status).toBe("declined");
 
     expectFailure(await payments.authorize({ orderId, amountCents: 4200, currency: "EUR" }), "payment_declined");
@@ -210,7 +211,7 @@ describe("void", () => {
     const voided = expectOk(await payments.void(orderId));
     expect(voided).toMatchObject({ orderId, status: "voided", amountCents: 1234 });
     expect((await simAuthorization(orderId))?.status).toBe("voided");
-    expect(await payments.payment(orderId)).toMatchObject({ status: "voided" });
+    expect(await storedPayment(orderId)).toMatchObject({ status: "voided" });
   });
 
   it("a void that found nothing looks again after a delay, and voids an authorisation the provider made late", async () => {
@@ -230,7 +231,7 @@ describe("void", () => {
     const run = await reconciler.run(Date.now() + 24 * 60 * 60 * 1000);
     expect(run.voided).toContain(orderId);
     expect((await simAuthorization(orderId))?.status).toBe("voided");
-    expect(await payments.payment(orderId)).toMatchObject({ status: "voided", amountCents: 990 });
+    expect(await storedPayment(orderId)).toMatchObject({ status: "voided", amountCents: 990 });
     const again = await reconciler.run(Date.now() + 24 * 60 * 60 * 1000);
     expect(again.checked).not.toContain(orderId);
     expect(await providerEffects(orderId, "void")).toBe(1);
@@ -243,7 +244,7 @@ describe("void", () => {
     const run = await reconciler.run(Date.now() + 24 * 60 * 60 * 1000);
     expect(run.checked).toContain(orderId);
     expect(run.voided).not.toContain(orderId);
-    expect(await payments.payment(orderId)).toBeNull();
+    expect(await storedPayment(orderId)).toBeNull();
     const again = await reconciler.run(Date.now() + 24 * 60 * 60 * 1000);
     expect(again.checked).not.toContain(orderId);
   });
@@ -258,7 +259,7 @@ describe("void", () => {
     const payment = await authorized();
     const [capture, voided] = await Promise.all([payments.capture(payment.orderId), payments.void(payment.orderId)]);
     expect([capture.ok, voided.ok].filter(Boolean)).toHaveLength(1);
-    const stored = await payments.payment(payment.orderId);
+    const stored = await storedPayment(payment.orderId);
     expect(stored?.status).toBe((await simAuthorization(payment.orderId))?.status);
   });
 });

@@ -4,10 +4,9 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import {
   auxWorker,
+  auxWorkersOf,
   EVENTS_DB_ID,
-  eventsAuxWorker,
   eventsMigrations,
-  opsAuxWorker,
   paymentsMigrations,
   ROOT,
   TEST_PSP_API_KEY,
@@ -51,23 +50,22 @@ export default defineProject(async () => ({
         outboundService: "shop-psp-sim",
         // The same simulator script with faults disabled, as it is everywhere but local dev.
         serviceBindings: { PSP_SIM_LOCKED: "shop-psp-sim-locked" },
-        workers: [
-          auxWorker("shop-psp-sim", "psp-sim", {
-            bindings: { PSP_ENDPOINTS: SIM_ENDPOINTS, FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY },
-          }),
-          {
-            ...auxWorker("shop-psp-sim", "psp-sim", {
-              bindings: { PSP_ENDPOINTS: "a,b", FAULTS_ENABLED: "false", PSP_API_KEY: TEST_PSP_API_KEY },
+        // What shop-payments binds (resilience, which binds ops' MetricsStore; the bus), from the
+        // wrangler configs; the simulator twice, by hand: no config binds it (payments fetches it).
+        workers: auxWorkersOf("workers/payments/wrangler.toml", {
+          settings: { "shop-resilience": { BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURE_THRESHOLD) } },
+          extra: [
+            auxWorker("shop-psp-sim", "psp-sim", {
+              bindings: { PSP_ENDPOINTS: SIM_ENDPOINTS, FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY },
             }),
-            name: "shop-psp-sim-locked",
-          },
-          auxWorker("shop-resilience", "resilience", {
-            bindings: { BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURE_THRESHOLD) },
-          }),
-          eventsAuxWorker(),
-          // shop-resilience binds shop-ops' MetricsStore (its local metrics path).
-          opsAuxWorker(),
-        ],
+            {
+              ...auxWorker("shop-psp-sim", "psp-sim", {
+                bindings: { PSP_ENDPOINTS: "a,b", FAULTS_ENABLED: "false", PSP_API_KEY: TEST_PSP_API_KEY },
+              }),
+              name: "shop-psp-sim-locked",
+            },
+          ],
+        }),
       },
     }),
   ],

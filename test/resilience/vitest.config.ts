@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { opsAuxWorker, ROOT } from "../support/node-config.ts";
+import { auxWorkersOf, ROOT } from "../support/node-config.ts";
 
 /**
  * shop-resilience as the main Worker, so the tests reach its CircuitBreaker objects directly (and
@@ -14,7 +14,7 @@ export default defineProject({
       wrangler: { configPath: join(ROOT, "workers/resilience/wrangler.toml") },
       miniflare: {
         bindings: { BREAKER_OPEN_MS: "300", BREAKER_PROBE_LEASE_MS: "200", METRICS_LOCAL: "true" },
-        workers: [opsAuxWorker()],
+        workers: auxWorkersOf("workers/resilience/wrangler.toml"),
       },
     }),
   ],

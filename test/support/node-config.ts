@@ -1,11 +1,13 @@
 /**
  * Node-side helpers for the test projects' configs: real ES256 keys made per run (no key is ever
- * committed), the D1 migrations, and the auxiliary shop-users Worker in Miniflare's shape.
+ * committed), the D1 migrations, and each project's auxiliary Workers in Miniflare's shape, derived
+ * from the wrangler configs.
  */
 import { join } from "node:path";
 import { readD1Migrations } from "@cloudflare/vitest-plugin";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { boundClosure, readTopology, type WorkerNode } from "../../scripts/topology.ts";
 import type { TestKeys } from "./provided";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -87,41 +89,6 @@ export function auxWorker(name: string, dir: string, options: AuxOptions = {}) {
   };
 }
 
-/** shop-users with the test's signing keys. */
-export function usersAuxWorker(keys: TestKeys) {
-  return auxWorker("shop-users", "users", {
-    bindings: { JWT_SIGNING_KEY: keys.signingKey, JWT_PREVIOUS_PUBLIC_KEYS: keys.previousPublicKeys },
-  });
-}
-
-/** shop-resilience: hosts the CircuitBreaker objects other Workers bind. */
-export function resilienceAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-resilience", "resilience", { bindings });
-}
-
-/** The provider API key payments sends and the simulator checks in tests (a secret elsewhere). */
-export const TEST_PSP_API_KEY = "test-provider-key-0123456789abcdef";
-
-/** The payment provider's stand-in, with fault injection on (as in local dev). */
-export function pspSimAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-psp-sim", "psp-sim", {
-    bindings: { FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY, ...bindings },
-  });
-}
-
-/** shop-payments, its provider calls routed to the simulator instead of the network. */
-export function paymentsAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-payments", "payments", {
-    bindings: { FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY, ...bindings },
-    outboundService: "shop-psp-sim",
-  });
-}
-
-/** shop-orders with its saga objects, and fault injection of the saga's calls on (as in local dev). */
-export function ordersAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-orders", "orders", { bindings: { FAULTS_ENABLED: "true", ...bindings } });
-}
-
 export function paymentsMigrations() {
   return readD1Migrations(join(ROOT, "d1", "payments", "migrations"));
 }
@@ -130,41 +97,87 @@ export function ordersMigrations() {
   return readD1Migrations(join(ROOT, "d1", "orders", "migrations"));
 }
 
-/** shop-ops: the audit trail and the local metrics store. */
-export function opsAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-ops", "ops", { bindings });
-}
-
-/** shop-alerts: the AlertManager object, which reads every service (the gateway binds it). */
-export function alertsAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-alerts", "alerts", { bindings });
-}
-
-/** shop-catalog with its D1. */
-export function catalogAuxWorker() {
-  return auxWorker("shop-catalog", "catalog");
-}
-
 export function catalogMigrations() {
   return readD1Migrations(join(ROOT, "d1", "catalog", "migrations"));
-}
-
-/** shop-events: the bus (consumes shop-events and the dead-letter queues) and its log. */
-export function eventsAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-events", "events", { bindings });
 }
 
 export function eventsMigrations() {
   return readD1Migrations(join(ROOT, "d1", "events", "migrations"));
 }
 
-/** shop-notifications: consumes its queue, records and "sends" through the local sender. */
-export function notificationsAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-notifications", "notifications", { bindings });
-}
-
 export function notificationsMigrations() {
   return readD1Migrations(join(ROOT, "d1", "notifications", "migrations"));
+}
+
+/** The provider API key payments sends and the simulator checks in tests (a secret elsewhere). */
+export const TEST_PSP_API_KEY = "test-provider-key-0123456789abcdef";
+
+type AuxWorker = ReturnType<typeof auxWorker>;
+
+export interface ProjectAuxOptions {
+  /** The run's signing keys: shop-users gets them when it runs. */
+  keys?: TestKeys;
+  /** Test settings by Worker name, over its config's vars (a Worker the project does not run is an error). */
+  settings?: Record<string, Record<string, string>>;
+  /** Further Miniflare options by Worker name, over the derived ones (quicker queue retries, say). */
+  overrides?: Record<string, Partial<AuxWorker>>;
+}
+
+/**
+ * What a Worker needs as an auxiliary Worker beyond its wrangler config: its secrets, the test
+ * settings every project gives it (fault injection on, as in local dev), and where its outbound
+ * fetches go (the provider simulator stands in for the network behind shop-payments).
+ */
+const AUX_SETUP: Record<string, { bindings?: (keys?: TestKeys) => Record<string, string>; outbound?: string }> = {
+  "shop-users": {
+    bindings: (keys) => {
+      if (!keys) throw new Error("shop-users runs in this project: pass the run's keys to auxWorkersOf");
+      return { JWT_SIGNING_KEY: keys.signingKey, JWT_PREVIOUS_PUBLIC_KEYS: keys.previousPublicKeys };
+    },
+  },
+  "shop-psp-sim": { bindings: () => ({ FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY }) },
+  "shop-payments": {
+    bindings: () => ({ FAULTS_ENABLED: "true", PSP_API_KEY: TEST_PSP_API_KEY }),
+    outbound: "shop-psp-sim",
+  },
+  "shop-orders": { bindings: () => ({ FAULTS_ENABLED: "true" }) },
+};
+
+/**
+ * A test project's auxiliary Workers, derived from the wrangler configs (`scripts/topology.ts`):
+ * every Worker the main Worker binds, directly or through another, and the Worker behind an
+ * auxiliary Worker's outbound fetches; each with its config, its secrets and the project's
+ * settings. Adding a binding to a config adds the Worker to every project that needs it.
+ */
+export function auxWorkersOf<Extra extends object = never>(
+  mainConfig: string,
+  options: ProjectAuxOptions & {
+    /** Workers no wrangler config binds that the project runs too (stand-ins, a locked simulator). */
+    extra?: Extra[];
+  } = {},
+): (AuxWorker | Extra)[] {
+  const nodes = readTopology(ROOT);
+  const main = nodes.find((node) => node.config === mainConfig);
+  if (!main) throw new Error(`no Worker has the wrangler config ${mainConfig}`);
+  const names = boundClosure(nodes, main.name).map((node) => node.name);
+  for (const name of [...names]) {
+    const outbound = AUX_SETUP[name]?.outbound;
+    if (outbound && !names.includes(outbound)) names.push(outbound);
+  }
+  for (const name of [...Object.keys(options.settings ?? {}), ...Object.keys(options.overrides ?? {})]) {
+    if (!names.includes(name))
+      throw new Error(`${name} is not among ${main.name}'s auxiliary Workers (${names.join(", ")})`);
+  }
+  const derived = names.map((name) => {
+    const node = nodes.find((n) => n.name === name) as WorkerNode;
+    const setup = AUX_SETUP[name] ?? {};
+    const worker = auxWorker(name, node.dir, {
+      bindings: { ...setup.bindings?.(options.keys), ...options.settings?.[name] },
+      ...(setup.outbound ? { outboundService: setup.outbound } : {}),
+    });
+    return { ...worker, ...options.overrides?.[name] };
+  });
+  return [...derived, ...(options.extra ?? [])];
 }
 
 /**

@@ -2,29 +2,20 @@ import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import {
-  alertsAuxWorker,
+  auxWorkersOf,
   CATALOG_DB_ID,
-  catalogAuxWorker,
   catalogMigrations,
   EVENTS_DB_ID,
-  eventsAuxWorker,
   eventsMigrations,
   makeTestKeys,
   NOTIFICATIONS_DB_ID,
-  notificationsAuxWorker,
   notificationsMigrations,
   ORDERS_DB_ID,
-  opsAuxWorker,
-  ordersAuxWorker,
   ordersMigrations,
   PAYMENTS_DB_ID,
-  paymentsAuxWorker,
   paymentsMigrations,
-  pspSimAuxWorker,
   ROOT,
-  resilienceAuxWorker,
   USERS_DB_ID,
-  usersAuxWorker,
   usersMigrations,
 } from "../support/node-config.ts";
 
@@ -60,31 +51,31 @@ export default defineProject(async () => {
             TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
             TEST_NOTIFICATIONS_MIGRATIONS: await notificationsMigrations(),
           },
-          workers: [
-            usersAuxWorker(keys),
-            resilienceAuxWorker({ METRICS_LOCAL: "true" }),
-            catalogAuxWorker(),
-            pspSimAuxWorker(),
-            // Short timeouts so that outage tests are quick.
-            paymentsAuxWorker({ PSP_TIMEOUT_MS: "500" }),
-            ordersAuxWorker({ ORDER_WAIT_MS: "3000", METRICS_LOCAL: "true" }),
-            eventsAuxWorker(),
-            opsAuxWorker(),
-            alertsAuxWorker(),
-            {
-              ...notificationsAuxWorker({ NOTIFICATION_RETRY_BASE_SECONDS: "0" }),
+          // Every service the gateway binds (and the simulator behind payments), from the wrangler configs.
+          workers: auxWorkersOf("wrangler.toml", {
+            keys,
+            settings: {
+              "shop-resilience": { METRICS_LOCAL: "true" },
+              // Short timeouts so that outage tests are quick.
+              "shop-payments": { PSP_TIMEOUT_MS: "500" },
+              "shop-orders": { ORDER_WAIT_MS: "3000", METRICS_LOCAL: "true" },
+              "shop-notifications": { NOTIFICATION_RETRY_BASE_SECONDS: "0" },
+            },
+            overrides: {
               // Few, immediate retries: a poison message reaches the dead-letter queue in seconds.
-              queueConsumers: {
-                "shop-notifications": {
-                  maxBatchSize: 25,
-                  maxBatchTimeout: 1,
-                  maxRetries: 2,
-                  deadLetterQueue: "shop-notifications-dlq",
-                  retryDelay: 0,
+              "shop-notifications": {
+                queueConsumers: {
+                  "shop-notifications": {
+                    maxBatchSize: 25,
+                    maxBatchTimeout: 1,
+                    maxRetries: 2,
+                    deadLetterQueue: "shop-notifications-dlq",
+                    retryDelay: 0,
+                  },
                 },
               },
             },
-          ],
+          }),
           // The runner's handle on the notifications queue, to deliver a poison message.
           queueProducers: { TEST_NOTIFICATIONS_QUEUE: { queueName: "shop-notifications" } },
         },

@@ -15,7 +15,8 @@ import {
   toSagaView,
   transition,
 } from "../../workers/orders/src/saga/machine";
-import { FORWARD_STEPS, type OrderReason, STEPS, type StepName } from "../../workers/orders/src/saga/steps";
+import { FORWARD_STEPS, STEPS, type StepName } from "../../workers/orders/src/saga/steps";
+import type { CancelReason } from "../../workers/shared/src/contracts/orders";
 import type { ErrorCode } from "../../workers/shared/src/errors";
 
 const ORDER = "ord_01jq0000000000000000000000";
@@ -60,7 +61,7 @@ function apply(
   return result;
 }
 
-const call = (step: StepName, attempt: number, reason?: OrderReason): SagaCommand => ({
+const call = (step: StepName, attempt: number, reason?: CancelReason): SagaCommand => ({
   type: "call",
   step,
   attempt,
@@ -128,7 +129,7 @@ interface SimOptions {
 
 interface Run {
   state: SagaMachineState;
-  calls: { step: StepName; attempt: number; at: number; reason?: OrderReason }[];
+  calls: { step: StepName; attempt: number; at: number; reason?: CancelReason }[];
   emits: Extract<SagaCommand, { type: "emit" }>[];
   replies: Reply[];
   maxInFlight: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { disagreements } from "../../scripts/check-topology";
-import { deployOrder, type WorkerNode } from "../../scripts/topology";
+import { boundClosure, deployOrder, type WorkerNode } from "../../scripts/topology";
 
 const node = (name: string, dir: string, binds: string[] = []): WorkerNode => ({
   name,
@@ -44,13 +44,30 @@ describe("the topology read from the wrangler configs", () => {
     ]);
   });
 
-  it("finds a test project whose main Worker binds a Worker it does not run beside it", () => {
+  it("finds a test project whose main Worker binds others but lists its auxiliary Workers by hand", () => {
     const source = `cloudflareTest({ wrangler: { configPath: join(ROOT, "workers/orders/wrangler.toml") },
-      miniflare: { workers: [eventsAuxWorker()] } })`;
+      miniflare: { workers: [auxWorker("shop-events", "events"), auxWorker("shop-catalog", "catalog")] } })`;
     expect(disagreements([EVENTS, CATALOG, ORDERS], { tsconfigs: {}, testConfigs: { orders: source } })).toEqual([
-      "test/orders/vitest.config.ts: shop-orders binds shop-catalog, which is not among its auxiliary Workers",
+      'test/orders/vitest.config.ts: shop-orders binds shop-catalog, shop-events; derive its auxiliary Workers with auxWorkersOf("workers/orders/wrangler.toml", ...)',
     ]);
-    const fixed = source.replace("eventsAuxWorker()", 'eventsAuxWorker(), auxWorker("shop-catalog", "catalog")');
+    // Deriving from another Worker's config is the same mistake.
+    const wrong = source.replace(/workers: \[.*\]/, 'workers: auxWorkersOf("workers/catalog/wrangler.toml")');
+    expect(disagreements([EVENTS, CATALOG, ORDERS], { tsconfigs: {}, testConfigs: { orders: wrong } })).toHaveLength(1);
+    const fixed = source.replace(/workers: \[.*\]/, 'workers: auxWorkersOf("workers/orders/wrangler.toml")');
     expect(disagreements([EVENTS, CATALOG, ORDERS], { tsconfigs: {}, testConfigs: { orders: fixed } })).toEqual([]);
+    // A main Worker that binds nothing needs nothing beside it.
+    const events = `cloudflareTest({ wrangler: { configPath: join(ROOT, "workers/events/wrangler.toml") } })`;
+    expect(disagreements([EVENTS, CATALOG, ORDERS], { tsconfigs: {}, testConfigs: { events } })).toEqual([]);
+  });
+
+  it("derives a Worker's auxiliary Workers: what it binds, transitively, bound ones first", () => {
+    const OPS = node("shop-ops", "ops");
+    const RESILIENCE = node("shop-resilience", "resilience", ["shop-ops"]);
+    const PAYMENTS = node("shop-payments", "payments", ["shop-events", "shop-resilience"]);
+    const all = [EVENTS, CATALOG, ORDERS, OPS, RESILIENCE, PAYMENTS];
+    const names = (main: string) => boundClosure(all, main).map((n) => n.name);
+    expect(names("shop-payments")).toEqual(["shop-events", "shop-ops", "shop-resilience"]);
+    expect(names("shop-events")).toEqual([]);
+    expect(() => names("shop-nowhere")).toThrow(/no wrangler config/);
   });
 });

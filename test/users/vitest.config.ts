@@ -2,8 +2,8 @@ import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import {
+  auxWorkersOf,
   EVENTS_DB_ID,
-  eventsAuxWorker,
   eventsMigrations,
   makeTestKeys,
   ROOT,
@@ -31,7 +31,7 @@ export default defineProject(async () => {
             OUTBOX_RESEND_AFTER_MS: "0",
           },
           d1Databases: { EVENTS_DB: EVENTS_DB_ID },
-          workers: [eventsAuxWorker()],
+          workers: auxWorkersOf("workers/users/wrangler.toml", { keys }),
         },
       }),
     ],

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { intVar, listVar, numberVar, readConfig } from "../../shared/src/config";
 import { type AlertRule, AlertRuleSchema } from "../../shared/src/contracts/alerts";
 import type { Breaker } from "../../shared/src/contracts/breaker";
 
@@ -7,37 +8,27 @@ import type { Breaker } from "../../shared/src/contracts/breaker";
  * AlertManager object gathers the signals, runs these, stores the records and delivers.
  */
 
-const ms = (min: number) => z.coerce.number().int().min(min);
-
 /** The rules and their thresholds, from vars (README "Configuration"). Fails fast on a bad one. */
 export const AlertConfigSchema = z.object({
-  ALERT_RULES: z
-    .string()
-    .transform((s) =>
-      s
-        .split(",")
-        .map((r) => r.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(AlertRuleSchema)),
-  ALERT_EVALUATION_INTERVAL_MS: ms(1000),
-  ALERT_REPEAT_INTERVAL_MS: ms(1000),
+  ALERT_RULES: listVar().pipe(z.array(AlertRuleSchema)),
+  ALERT_EVALUATION_INTERVAL_MS: intVar(1000),
+  ALERT_REPEAT_INTERVAL_MS: intVar(1000),
   /** How long a condition must hold before it fires (breakers, error rate, p99, health). */
-  ALERT_FOR_MS: ms(0),
-  ALERT_ERROR_RATE_MAX: z.coerce.number().min(0).max(1),
-  ALERT_P99_MAX_MS: ms(1),
+  ALERT_FOR_MS: intVar(0),
+  ALERT_ERROR_RATE_MAX: numberVar(0, 1),
+  ALERT_P99_MAX_MS: intVar(1),
   /** Below this many requests in the window, error rate and p99 say nothing. */
-  ALERT_MIN_REQUESTS: ms(1),
-  ALERT_DEAD_LETTERS_MAX: ms(0),
+  ALERT_MIN_REQUESTS: intVar(1),
+  ALERT_DEAD_LETTERS_MAX: intVar(0),
   /** A failed delivery's first retry is at most this far off (full jitter, doubling, 10 min cap). */
-  ALERT_RETRY_BASE_MS: ms(1),
+  ALERT_RETRY_BASE_MS: intVar(1),
   /** Resolved alerts stay listed this long. */
-  ALERT_RESOLVED_KEEP_MS: ms(0),
+  ALERT_RESOLVED_KEEP_MS: intVar(0),
 });
 export type AlertConfig = z.infer<typeof AlertConfigSchema>;
 
 export function alertConfig(env: object): AlertConfig {
-  return AlertConfigSchema.parse(env);
+  return readConfig(AlertConfigSchema, env);
 }
 
 /** What the sources said at one evaluation; `null` where a source did not answer. */

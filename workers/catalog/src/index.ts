@@ -68,7 +68,7 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
     return this.#changing(context, (deps) => reservations.returnToStock(deps, orderId));
   }
 
-  stock(productId: string): Promise<StockLevels | null> {
+  stock(productId: string): Promise<Result<StockLevels | null>> {
     return products.stockLevels(this.#deps(), productId);
   }
 }

@@ -10,9 +10,9 @@ import {
 import type { Identity } from "../../shared/src/identity";
 import { newId } from "../../shared/src/ids";
 import { fail, ok, type Result } from "../../shared/src/result";
+import { parseResult } from "../../shared/src/validation";
 import { encodeCursor, type ProductListQuery } from "./cursor";
 import type { CatalogRepository, StoredProduct } from "./repository";
-import { invalidInput } from "./rpc-input";
 
 /** The product use cases of shop-catalog. No HTTP here: results are values, mapped to statuses by the routes. */
 
@@ -104,17 +104,17 @@ const QuoteInputSchema = z.array(ProductIdSchema).max(100);
  * id, in the order first asked; `not_found` names the first unknown id.
  */
 export async function quote(deps: ProductsDeps, productIds: unknown): Promise<Result<ProductQuote[]>> {
-  const input = QuoteInputSchema.safeParse(productIds);
-  if (!input.success) return invalidInput(input.error, "product id list");
-  const ids = [...new Set(input.data)];
+  const input = parseResult(QuoteInputSchema, productIds, "product id list");
+  if (!input.ok) return input;
+  const ids = [...new Set(input.value)];
   const quotes = new Map((await deps.repo.quotes(ids)).map((q) => [q.id, q]));
   const unknown = ids.find((id) => !quotes.has(id));
   if (unknown) return fail("not_found", `No product ${unknown}.`);
   return ok(ids.map((id) => quotes.get(id) as ProductQuote));
 }
 
-/** The four stock counters of a product; `null` for an unknown (or malformed) id. */
-export function stockLevels(deps: ProductsDeps, productId: unknown): Promise<StockLevels | null> {
-  const id = ProductIdSchema.safeParse(productId);
-  return id.success ? deps.repo.stockLevels(id.data) : Promise.resolve(null);
+/** The four stock counters of a product; `null` for an unknown id, `validation_failed` for a malformed one. */
+export async function stockLevels(deps: ProductsDeps, productId: unknown): Promise<Result<StockLevels | null>> {
+  const id = parseResult(ProductIdSchema, productId, "product id");
+  return id.ok ? ok(await deps.repo.stockLevels(id.value)) : id;
 }

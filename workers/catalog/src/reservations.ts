@@ -1,5 +1,6 @@
 import { OrderIdSchema } from "../../shared/src/contracts/common";
 import { fail, ok, type Result } from "../../shared/src/result";
+import { parseResult } from "../../shared/src/validation";
 import type { CatalogRepository, Transition } from "./repository";
 import {
   commitOutcome,
@@ -10,7 +11,6 @@ import {
   returnOutcome,
   type StoredState,
 } from "./reservation-rules";
-import { invalidInput } from "./rpc-input";
 
 /**
  * Stock reservations for the order saga, idempotent by order id: every call for an order answers
@@ -29,15 +29,15 @@ export async function reserve(
   orderId: unknown,
   lines: unknown,
 ): Promise<Result<{ state: "reserved" }>> {
-  const input = ReserveInputSchema.safeParse({ orderId, lines });
-  if (!input.success) return invalidInput(input.error, "reservation");
-  const key = linesKey(input.data.lines);
-  const outcome = await deps.repo.reserve(input.data.orderId, input.data.lines, key, (deps.now ?? nowIso)());
+  const input = parseResult(ReserveInputSchema, { orderId, lines }, "reservation");
+  if (!input.ok) return input;
+  const key = linesKey(input.value.lines);
+  const outcome = await deps.repo.reserve(input.value.orderId, input.value.lines, key, (deps.now ?? nowIso)());
   switch (outcome.kind) {
     case "reserved":
       return ok({ state: "reserved" });
     case "replay":
-      return replayReserve(input.data.orderId, outcome, key);
+      return replayReserve(input.value.orderId, outcome, key);
     case "short": {
       const named = outcome.shortfalls.map((s) => `${s.productId} (${s.available} available, ${s.wanted} wanted)`);
       return fail("out_of_stock", named.length > 0 ? `Not enough stock: ${named.join(", ")}.` : "Not enough stock.");
@@ -53,9 +53,9 @@ async function transition<T>(
   move: Transition,
   outcome: (orderId: string, state: StoredState | null) => Result<T>,
 ): Promise<Result<T>> {
-  const id = OrderIdSchema.safeParse(orderId);
-  if (!id.success) return invalidInput(id.error, "order id");
-  return outcome(id.data, await deps.repo.transition(id.data, move, (deps.now ?? nowIso)()));
+  const id = parseResult(OrderIdSchema, orderId, "order id");
+  if (!id.ok) return id;
+  return outcome(id.value, await deps.repo.transition(id.value, move, (deps.now ?? nowIso)()));
 }
 
 /** Reserved -> sold (the order is confirmed). */

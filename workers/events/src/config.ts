@@ -1,7 +1,8 @@
-import { integerVar } from "../../shared/src/config";
+import * as z from "zod";
+import { intVar, readConfig } from "../../shared/src/config";
+
+const ConfigSchema = z.object({ EVENT_RETENTION_DAYS: intVar(1, { fallback: 30 }) });
 
 export function eventsConfig(env: Env) {
-  return {
-    retentionDays: integerVar("EVENT_RETENTION_DAYS", env.EVENT_RETENTION_DAYS, 30, 1),
-  };
+  return { retentionDays: readConfig(ConfigSchema, env).EVENT_RETENTION_DAYS };
 }

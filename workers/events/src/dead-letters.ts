@@ -1,6 +1,7 @@
-import { type DeadLetterInput, DeadLetterInputSchema } from "../../shared/src/contracts/events";
+import { DeadLetterInputSchema } from "../../shared/src/contracts/events";
 import { createLogger, errorFields } from "../../shared/src/log";
-import { parseOrThrow } from "../../shared/src/validation";
+import { ok, type Result } from "../../shared/src/result";
+import { parseResult } from "../../shared/src/validation";
 import { EventsRepository } from "./repository";
 import { DEAD_LETTER_QUEUES, redriveTarget } from "./subscriptions";
 
@@ -39,10 +40,12 @@ export async function consumeDeadLetters(env: Env, batch: MessageBatch<unknown>)
   }
 }
 
-/** A consumer recording a message it cannot read (RPC input, validated). */
-export async function recordDeadLetter(env: Env, input: DeadLetterInput): Promise<void> {
-  const parsed = parseOrThrow(DeadLetterInputSchema, input, "dead letter");
-  await new EventsRepository(env.DB).recordDeadLetter(parsed, new Date().toISOString());
+/** A consumer recording a message it cannot read (RPC input: bad input is a `validation_failed` value). */
+export async function recordDeadLetter(env: Env, input: unknown): Promise<Result<{ recorded: true }>> {
+  const parsed = parseResult(DeadLetterInputSchema, input, "dead letter");
+  if (!parsed.ok) return parsed;
+  await new EventsRepository(env.DB).recordDeadLetter(parsed.value, new Date().toISOString());
+  return ok({ recorded: true });
 }
 
 /**

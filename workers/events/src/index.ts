@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type DeadLetterInput, StoredQuerySchema } from "../../shared/src/contracts/events";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
+import type { Result } from "../../shared/src/result";
 import { parseOrThrow } from "../../shared/src/validation";
 import { consumeBus } from "./bus";
 import { consumeDeadLetters, recordDeadLetter } from "./dead-letters";
@@ -37,7 +38,7 @@ export default class EventsService extends WorkerEntrypoint<Env> {
     return new EventsRepository(this.env.DB).countWaitingDeadLetters();
   }
 
-  async recordDeadLetter(input: DeadLetterInput): Promise<void> {
-    await recordDeadLetter(this.env, input);
+  recordDeadLetter(input: DeadLetterInput): Promise<Result<{ recorded: true }>> {
+    return recordDeadLetter(this.env, input);
   }
 }

@@ -1,19 +1,15 @@
 import * as z from "zod";
+import { intVar, listVar, readConfig, requiredVar } from "../../shared/src/config";
 import { parsePolicy } from "./rate-limit/policies";
 
 /** Gateway settings, read from vars once per isolate; a bad value fails at the first request. */
 const ConfigSchema = z.object({
-  JWT_ISSUER: z.string().min(1),
-  JWT_AUDIENCE: z.string().min(1),
-  CORS_ORIGINS: z.string().transform((list) =>
-    list
-      .split(",")
-      .map((o) => o.trim())
-      .filter(Boolean),
-  ),
-  MAX_BODY_BYTES: z.coerce.number().int().positive(),
-  MAX_AUTHORIZATION_BYTES: z.coerce.number().int().positive(),
-  HEALTH_TIMEOUT_MS: z.coerce.number().int().positive(),
+  JWT_ISSUER: requiredVar(),
+  JWT_AUDIENCE: requiredVar(),
+  CORS_ORIGINS: listVar(),
+  MAX_BODY_BYTES: intVar(1),
+  MAX_AUTHORIZATION_BYTES: intVar(1),
+  HEALTH_TIMEOUT_MS: intVar(1),
   RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]),
   RATE_LIMIT_ANON: z.string().transform((text, ctx) => parsePolicy("anon", text, ctx)),
   RATE_LIMIT_USER: z.string().transform((text, ctx) => parsePolicy("user", text, ctx)),
@@ -26,7 +22,7 @@ export type GatewayConfig = z.infer<typeof ConfigSchema>;
 let cached: { env: unknown; config: GatewayConfig } | undefined;
 
 export function gatewayConfig(env: Env): GatewayConfig {
-  if (cached?.env !== env) cached = { env, config: ConfigSchema.parse(env) };
+  if (cached?.env !== env) cached = { env, config: readConfig(ConfigSchema, env) };
   return cached.config;
 }
 

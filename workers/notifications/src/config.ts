@@ -1,4 +1,5 @@
-import { integerVar } from "../../shared/src/config";
+import * as z from "zod";
+import { intVar, readConfig } from "../../shared/src/config";
 
 export interface NotificationsConfig {
   /** Delay of the first retry of an event that cannot be handled yet; it doubles each time. */
@@ -7,11 +8,14 @@ export interface NotificationsConfig {
   inboxRetentionDays: number;
 }
 
+const ConfigSchema = z.object({
+  NOTIFICATION_RETRY_BASE_SECONDS: intVar(0, { fallback: 1 }),
+  INBOX_RETENTION_DAYS: intVar(1, { fallback: 30 }),
+});
+
 export function notificationsConfig(env: Env): NotificationsConfig {
-  return {
-    retryBaseSeconds: integerVar("NOTIFICATION_RETRY_BASE_SECONDS", env.NOTIFICATION_RETRY_BASE_SECONDS, 1, 0),
-    inboxRetentionDays: integerVar("INBOX_RETENTION_DAYS", env.INBOX_RETENTION_DAYS, 30, 1),
-  };
+  const vars = readConfig(ConfigSchema, env);
+  return { retryBaseSeconds: vars.NOTIFICATION_RETRY_BASE_SECONDS, inboxRetentionDays: vars.INBOX_RETENTION_DAYS };
 }
 
 /** The longest a retry waits: the whole retry budget (max_retries 10) spans about 13 minutes. */

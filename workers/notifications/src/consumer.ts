@@ -43,14 +43,17 @@ export async function consumeNotifications(env: Env, batch: MessageBatch<unknown
       "order.cancelled": (event, log) => onOrderEvent(deps, event, log),
       "order.shipped": (event, log) => onOrderEvent(deps, event, log),
     },
-    onInvalid: (message, issues) =>
-      env.EVENTS.recordDeadLetter({
+    onInvalid: async (message, issues) => {
+      const recorded = await env.EVENTS.recordDeadLetter({
         queue: batch.queue,
         messageId: message.id,
         body: message.body,
         reason: `not a valid event: ${issues}`.slice(0, 2000),
         attempts: message.attempts,
-      }),
+      });
+      // Not recorded: throwing retries the message.
+      if (!recorded.ok) throw new Error(`dead letter not recorded: ${recorded.code}: ${recorded.detail}`);
+    },
     retryDelaySeconds: (attempts) => retryDelaySeconds(config.retryBaseSeconds, attempts),
   });
   await sweepInbox(repo, deps.now() - config.inboxRetentionDays * 86_400_000);

@@ -1,5 +1,4 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import * as z from "zod";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import {
   type AuditEntry,
@@ -12,13 +11,12 @@ import { METRICS_STORE_NAME } from "../../shared/src/metrics";
 import { fail, ok, type Result } from "../../shared/src/result";
 import { parseResult } from "../../shared/src/validation";
 import { analyticsEngineSummary } from "./analytics-engine";
+import { opsConfig } from "./config";
 import { app } from "./routes";
 import { auditTrail } from "./trail";
 
 export { AuditLog } from "../../../durable-objects/audit-log/audit-log";
 export { MetricsStore } from "../../../durable-objects/metrics-store/metrics-store";
-
-const SourceSchema = z.enum(["local", "analytics-engine"]);
 
 /**
  * shop-ops: the audit trail and the metrics source. `fetch` serves the admin HTTP app the gateway
@@ -30,7 +28,7 @@ export default class OpsService extends WorkerEntrypoint<Env> {
   }
 
   async health(): Promise<ServiceHealth> {
-    SourceSchema.parse(this.env.METRICS_SOURCE);
+    opsConfig(this.env);
     return { status: "ok", service: "shop-ops" };
   }
 
@@ -45,12 +43,11 @@ export default class OpsService extends WorkerEntrypoint<Env> {
   async metrics(window: unknown): Promise<Result<MetricsSummary>> {
     const parsed = parseResult(MetricsWindowSchema, window);
     if (!parsed.ok) return parsed;
-    const source = SourceSchema.parse(this.env.METRICS_SOURCE);
-    if (source === "local") {
+    const config = opsConfig(this.env);
+    if (config.METRICS_SOURCE === "local") {
       return ok(await this.env.METRICS_STORE.getByName(METRICS_STORE_NAME).summary(parsed.value));
     }
-    const env = this.env as Env & { CF_ACCOUNT_ID?: string; CF_ANALYTICS_TOKEN?: string };
-    if (!env.CF_ACCOUNT_ID || !env.CF_ANALYTICS_TOKEN) {
+    if (!config.CF_ACCOUNT_ID || !config.CF_ANALYTICS_TOKEN) {
       return fail(
         "unavailable",
         "Analytics Engine is the metrics source but CF_ACCOUNT_ID or CF_ANALYTICS_TOKEN is unset.",
@@ -58,7 +55,10 @@ export default class OpsService extends WorkerEntrypoint<Env> {
     }
     try {
       return ok(
-        await analyticsEngineSummary({ accountId: env.CF_ACCOUNT_ID, token: env.CF_ANALYTICS_TOKEN }, parsed.value),
+        await analyticsEngineSummary(
+          { accountId: config.CF_ACCOUNT_ID, token: config.CF_ANALYTICS_TOKEN },
+          parsed.value,
+        ),
       );
     } catch (error) {
       console.error(JSON.stringify({ level: "error", message: "metrics query failed", ...errorFields(error) }));

@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { Outbox } from "../../../queues/outbox";
+import { faultsEnabled } from "../../shared/src/config";
 import { type RpcFaults, RpcFaultsSchema } from "../../shared/src/contracts/faults";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import { fail, type Result } from "../../shared/src/result";
@@ -34,7 +35,7 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
   /** Faults for the saga's calls to catalog and payments (only where FAULTS_ENABLED = "true"). */
   async setFaults(faults: RpcFaults): Promise<Result<RpcFaults>> {
     // Where faults are disabled the feature does not exist, whatever the input.
-    if (this.env.FAULTS_ENABLED !== "true") return fail("not_found", "Faults cannot be set here.");
+    if (!faultsEnabled(this.env)) return fail("not_found", "Faults cannot be set here.");
     const checked = parseResult(RpcFaultsSchema, faults);
     if (!checked.ok) return checked;
     const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { flagVar, intVar, readConfig } from "../../shared/src/config";
 import { type BalancedEndpoint, STRATEGIES, type Strategy } from "./balancer";
 
 export interface ProviderEndpoint extends BalancedEndpoint {
@@ -61,11 +62,11 @@ const ConfigSchema = z.object({
   PSP_ENDPOINTS: EndpointListSchema,
   PSP_STRATEGY: z.enum(STRATEGIES),
   PSP_WEIGHTS: WeightsSchema.default(new Map()),
-  PSP_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000),
-  PSP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10),
+  PSP_TIMEOUT_MS: intVar(10, { max: 60_000 }),
+  PSP_MAX_ATTEMPTS: intVar(1, { max: 10 }),
   PSP_ADMIN_URL: z.string().optional(),
-  FAULTS_ENABLED: z.string().optional(),
-  VOID_RECHECK_DELAY_MS: z.coerce.number().int().min(0).default(60_000),
+  FAULTS_ENABLED: flagVar(),
+  VOID_RECHECK_DELAY_MS: intVar(0, { fallback: 60_000 }),
 });
 
 /** The vars of wrangler.toml this module reads (the Worker's Env has them all). */
@@ -85,7 +86,7 @@ export interface PaymentsVars {
  * from PSP_WEIGHTS weigh 1; a weight names a configured endpoint or it is an error.
  */
 export function paymentsConfig(vars: PaymentsVars): PaymentsConfig {
-  const config = ConfigSchema.parse(vars);
+  const config = readConfig(ConfigSchema, vars);
   for (const name of config.PSP_WEIGHTS.keys()) {
     if (!config.PSP_ENDPOINTS.some((e) => e.name === name)) {
       throw new Error(`PSP_WEIGHTS names ${name}, which is not in PSP_ENDPOINTS`);
@@ -96,7 +97,7 @@ export function paymentsConfig(vars: PaymentsVars): PaymentsConfig {
     strategy: config.PSP_STRATEGY,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxAttempts: config.PSP_MAX_ATTEMPTS,
-    faultsEnabled: config.FAULTS_ENABLED === "true",
+    faultsEnabled: config.FAULTS_ENABLED,
     adminUrl: config.PSP_ADMIN_URL ? config.PSP_ADMIN_URL.replace(/\/+$/, "") : null,
     voidRecheckDelayMs: config.VOID_RECHECK_DELAY_MS,
   };
@@ -110,5 +111,5 @@ const ApiKeySchema = z
 
 /** Reads PSP_API_KEY; a missing or malformed key fails loudly at the first call, like any bad setting. */
 export function providerApiKey(vars: { PSP_API_KEY?: string }): string {
-  return ApiKeySchema.parse(vars.PSP_API_KEY);
+  return readConfig(z.object({ PSP_API_KEY: ApiKeySchema }), vars).PSP_API_KEY;
 }

@@ -11,7 +11,7 @@ import {
   type PaymentsRpc,
 } from "../../shared/src/contracts/payments";
 import { problemResponse } from "../../shared/src/problem";
-import { fail, type Result } from "../../shared/src/result";
+import { fail, ok, type Result } from "../../shared/src/result";
 import { parseResult } from "../../shared/src/validation";
 import { paymentsConfig } from "./config";
 import { deps } from "./deps";
@@ -71,15 +71,15 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
     return checked.ok ? this.#changing(context, (d) => payments.refund(d, checked.value)) : checked;
   }
 
-  async payment(orderId: string): Promise<Payment | null> {
-    const checked = parseResult(OrderIdSchema, orderId);
-    return checked.ok ? payments.payment(deps(this.env), checked.value) : null;
+  async payment(orderId: string): Promise<Result<Payment | null>> {
+    const checked = parseResult(OrderIdSchema, orderId, "order id");
+    return checked.ok ? ok(await payments.payment(deps(this.env), checked.value)) : checked;
   }
 
   /** The provider ledger of one order: every attempt, skips included (operators, saga history). */
-  async attempts(orderId: string): Promise<StoredAttempt[]> {
-    const checked = parseResult(OrderIdSchema, orderId);
-    return checked.ok ? payments.attempts(deps(this.env), checked.value) : [];
+  async attempts(orderId: string): Promise<Result<StoredAttempt[]>> {
+    const checked = parseResult(OrderIdSchema, orderId, "order id");
+    return checked.ok ? ok(await payments.attempts(deps(this.env), checked.value)) : checked;
   }
 
   async setFaults(faults: Faults): Promise<Result<Faults>> {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { flagVar, listVar, readConfig } from "../../shared/src/config";
 
 const EndpointNameSchema = z
   .string()
@@ -7,11 +8,8 @@ const EndpointNameSchema = z
   .refine((name) => name !== "admin", { error: '"admin" is reserved.' });
 
 const ConfigSchema = z.object({
-  PSP_ENDPOINTS: z
-    .string()
-    .transform((list) => list.split(",").map((name) => name.trim()))
-    .pipe(z.array(EndpointNameSchema).min(1)),
-  FAULTS_ENABLED: z.string().optional(),
+  PSP_ENDPOINTS: listVar().pipe(z.array(EndpointNameSchema).min(1)),
+  FAULTS_ENABLED: flagVar(),
   PSP_API_KEY: z.string({ error: "PSP_API_KEY is not set." }).min(16, { error: "PSP_API_KEY is too short." }),
 });
 
@@ -24,10 +22,10 @@ export interface SimConfig {
 
 /** Reads the simulator's settings; a bad value fails loudly at the first request. */
 export function simConfig(env: Env): SimConfig {
-  const config = ConfigSchema.parse(env);
+  const config = readConfig(ConfigSchema, env);
   return {
     endpoints: new Set(config.PSP_ENDPOINTS),
-    faultsEnabled: config.FAULTS_ENABLED === "true",
+    faultsEnabled: config.FAULTS_ENABLED,
     apiKey: config.PSP_API_KEY,
   };
 }

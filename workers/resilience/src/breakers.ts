@@ -1,12 +1,15 @@
+import * as z from "zod";
+import { listVar, readConfig } from "../../shared/src/config";
 import type { Breaker } from "../../shared/src/contracts/breaker";
+
+const VarsSchema = z.object({ BREAKER_NAMES: listVar({ optional: true }) });
 
 /**
  * The dependencies an operator lists: Durable Objects cannot be enumerated, so the breakers shown
  * are the ones named in `BREAKER_NAMES` (comma-separated; blanks and repeats ignored, order kept).
  */
 export function breakerNames(env: Pick<Env, "BREAKER_NAMES">): string[] {
-  const names = (env.BREAKER_NAMES ?? "").split(",").map((name) => name.trim());
-  return [...new Set(names.filter((name) => name.length > 0))];
+  return [...new Set(readConfig(VarsSchema, env).BREAKER_NAMES)];
 }
 
 /** A snapshot of every configured breaker, in configuration order. Reading changes no breaker. */

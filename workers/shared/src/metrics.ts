@@ -1,4 +1,8 @@
+import * as z from "zod";
+import { flagVar, readConfig } from "./config";
 import type { MetricPoint } from "./contracts/ops";
+
+const MetricsVarsSchema = z.object({ METRICS_LOCAL: flagVar() });
 
 /**
  * The one metrics dataset's layout (README "Metrics"): `index1` is the point's kind, then up to
@@ -52,7 +56,7 @@ export function recordMetric(
   } catch (error) {
     console.warn(JSON.stringify({ level: "warn", message: "metrics write failed", error: String(error) }));
   }
-  if (env.METRICS_LOCAL !== "true" || !env.METRICS_STORE) return;
+  if (!readConfig(MetricsVarsSchema, env).METRICS_LOCAL || !env.METRICS_STORE) return;
   // Typed by shape: shared code does not import the object (shop-ops hosts it).
   const stub = env.METRICS_STORE.get(env.METRICS_STORE.idFromName(METRICS_STORE_NAME)) as {
     write(points: DataPoint[]): Promise<void>;

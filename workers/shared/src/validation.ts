@@ -1,4 +1,4 @@
-import * as z from "zod";
+import type * as z from "zod";
 import type { FieldError } from "./errors";
 import { ProblemException } from "./problem";
 import { fail, ok, type Result } from "./result";
@@ -27,10 +27,15 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
   return result.data;
 }
 
-/** Parses an RPC method's input: a `validation_failed` result value on bad input, never a throw across the binding. */
-export function parseResult<S extends z.ZodType>(schema: S, value: unknown): Result<z.infer<S>> {
+/**
+ * Parses an RPC method's input: a `validation_failed` result value naming every field on bad
+ * input, never a throw across the binding.
+ */
+export function parseResult<S extends z.ZodType>(schema: S, value: unknown, what = "input"): Result<z.infer<S>> {
   const parsed = schema.safeParse(value);
-  return parsed.success ? ok(parsed.data) : fail("validation_failed", z.prettifyError(parsed.error));
+  if (parsed.success) return ok(parsed.data);
+  const fields = fieldErrors(parsed.error).map((e) => `${e.path}: ${e.message}`);
+  return fail("validation_failed", `The ${what} is not valid (${fields.join("; ")}).`);
 }
 
 /** Reads a JSON body as `unknown`, answering malformed JSON or a non-JSON type with a 400/415 problem. */

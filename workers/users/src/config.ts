@@ -1,16 +1,17 @@
 import * as z from "zod";
+import { intVar, readConfig, requiredVar } from "../../shared/src/config";
 import type { TokenConfig } from "./tokens";
 
 const ConfigSchema = z.object({
-  JWT_ISSUER: z.string().min(1),
-  JWT_AUDIENCE: z.string().min(1),
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600),
-  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600),
+  JWT_ISSUER: requiredVar(),
+  JWT_AUDIENCE: requiredVar(),
+  ACCESS_TOKEN_TTL_SECONDS: intVar(60, { max: 3600 }),
+  REFRESH_TOKEN_TTL_SECONDS: intVar(3600),
 });
 
 /** Reads the token settings from the environment; a bad value fails loudly at the first request. */
 export function tokenConfig(env: Env): TokenConfig {
-  const config = ConfigSchema.parse(env);
+  const config = readConfig(ConfigSchema, env);
   return {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,

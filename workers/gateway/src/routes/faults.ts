@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { faultsEnabled as faultsOn } from "../../../shared/src/config";
 import { FaultsSchema, splitFaults } from "../../../shared/src/contracts/faults";
 import { ProblemException } from "../../../shared/src/problem";
 import { unwrap } from "../../../shared/src/result";
@@ -17,7 +18,7 @@ const faultsRoute = createRoute({
   middleware: [
     // A deployment without fault injection has no such route, for anyone.
     async function faultsEnabled(c, next) {
-      if (c.env.FAULTS_ENABLED !== "true") {
+      if (!faultsOn(c.env)) {
         throw new ProblemException("not_found", { detail: "No route for PUT /api/admin/faults." });
       }
       await next();

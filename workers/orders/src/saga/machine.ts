@@ -21,23 +21,15 @@
  * A transition that changes nothing returns the very same state object.
  */
 
+import * as z from "zod";
 import type { BreakerTrace } from "../../../shared/src/breaker-client";
-import { integerVar } from "../../../shared/src/config";
-import type { SagaState, SagaView } from "../../../shared/src/contracts/orders";
+import { intVar, readConfig } from "../../../shared/src/config";
+import type { CancelReason, SagaState, SagaView } from "../../../shared/src/contracts/orders";
 import { type ErrorCode, isTransient } from "../../../shared/src/errors";
 import { type BackoffPolicy, fullJitterDelay } from "../../../shared/src/retry";
-import {
-  FINAL_COMPENSATION,
-  type Flow,
-  FORWARD_STEPS,
-  type OrderReason,
-  PIVOT_STEP,
-  REFUND_STEPS,
-  type StepName,
-  specOf,
-} from "./steps";
+import { FINAL_COMPENSATION, type Flow, FORWARD_STEPS, PIVOT_STEP, REFUND_STEPS, type StepName, specOf } from "./steps";
 
-export type { Flow, OrderReason, StepName } from "./steps";
+export type { Flow, StepName } from "./steps";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -87,36 +79,26 @@ export interface SagaVars {
   SAGA_CALL_TIMEOUT_MS?: string;
 }
 
+const d = DEFAULT_SAGA_CONFIG;
+const SagaVarsSchema = z.object({
+  SAGA_DEADLINE_MS: intVar(0, { fallback: d.deadlineMs }),
+  SAGA_BACKOFF_BASE_MS: intVar(1, { fallback: d.backoff.baseMs }),
+  SAGA_BACKOFF_CAP_MS: intVar(1, { fallback: d.backoff.capMs }),
+  SAGA_COMPENSATION_BACKOFF_BASE_MS: intVar(1, { fallback: d.compensationBackoff.baseMs }),
+  SAGA_COMPENSATION_BACKOFF_CAP_MS: intVar(1, { fallback: d.compensationBackoff.capMs }),
+  SAGA_COMPENSATION_BUDGET_MS: intVar(0, { fallback: d.compensationBudgetMs }),
+  SAGA_CALL_TIMEOUT_MS: intVar(1, { fallback: d.callTimeoutMs }),
+});
+
 /** Reads the saga settings; a bad value throws, so a misconfigured saga fails loudly. */
 export function sagaConfig(vars: SagaVars): SagaConfig {
-  const d = DEFAULT_SAGA_CONFIG;
+  const v = readConfig(SagaVarsSchema, vars);
   return {
-    deadlineMs: integerVar("SAGA_DEADLINE_MS", vars.SAGA_DEADLINE_MS, d.deadlineMs, 0),
-    backoff: {
-      baseMs: integerVar("SAGA_BACKOFF_BASE_MS", vars.SAGA_BACKOFF_BASE_MS, d.backoff.baseMs, 1),
-      capMs: integerVar("SAGA_BACKOFF_CAP_MS", vars.SAGA_BACKOFF_CAP_MS, d.backoff.capMs, 1),
-    },
-    compensationBackoff: {
-      baseMs: integerVar(
-        "SAGA_COMPENSATION_BACKOFF_BASE_MS",
-        vars.SAGA_COMPENSATION_BACKOFF_BASE_MS,
-        d.compensationBackoff.baseMs,
-        1,
-      ),
-      capMs: integerVar(
-        "SAGA_COMPENSATION_BACKOFF_CAP_MS",
-        vars.SAGA_COMPENSATION_BACKOFF_CAP_MS,
-        d.compensationBackoff.capMs,
-        1,
-      ),
-    },
-    compensationBudgetMs: integerVar(
-      "SAGA_COMPENSATION_BUDGET_MS",
-      vars.SAGA_COMPENSATION_BUDGET_MS,
-      d.compensationBudgetMs,
-      0,
-    ),
-    callTimeoutMs: integerVar("SAGA_CALL_TIMEOUT_MS", vars.SAGA_CALL_TIMEOUT_MS, d.callTimeoutMs, 1),
+    deadlineMs: v.SAGA_DEADLINE_MS,
+    backoff: { baseMs: v.SAGA_BACKOFF_BASE_MS, capMs: v.SAGA_BACKOFF_CAP_MS },
+    compensationBackoff: { baseMs: v.SAGA_COMPENSATION_BACKOFF_BASE_MS, capMs: v.SAGA_COMPENSATION_BACKOFF_CAP_MS },
+    compensationBudgetMs: v.SAGA_COMPENSATION_BUDGET_MS,
+    callTimeoutMs: v.SAGA_CALL_TIMEOUT_MS,
     attemptLogLimit: d.attemptLogLimit,
   };
 }
@@ -196,7 +178,7 @@ export type SagaEventType = "order.saga.completed" | "order.saga.failed" | "orde
 export interface SagaEventData {
   orderId: string;
   state: SagaState;
-  reason?: OrderReason;
+  reason?: CancelReason;
   /** compensation_failed: the compensation that gave up. */
   step?: StepName;
 }
@@ -216,7 +198,7 @@ export interface SagaMachineState {
   status: SagaState;
   /** The sequence being run: forward, then either compensation or (after a refund request) refund. */
   flow: Flow;
-  reason: OrderReason | null;
+  reason: CancelReason | null;
   createdAt: number;
   startedAt: number | null;
   /** Before the pivot no retry is scheduled past this time (epoch ms). */
@@ -260,12 +242,12 @@ export type SagaInput =
 
 export type SagaCommand =
   /** Perform `step` once (attempt number `attempt`); `reason` is set for cancel_order only. */
-  | { type: "call"; step: StepName; attempt: number; orderId: string; reason?: OrderReason }
+  | { type: "call"; step: StepName; attempt: number; orderId: string; reason?: CancelReason }
   | { type: "emit"; id: string; event: SagaEventType; data: SagaEventData };
 
 export type CancelReply =
   /** The saga stops and compensates (at once, or when the call now out answers). Repeats say so too. */
-  | { accepted: true; reason: OrderReason }
+  | { accepted: true; reason: CancelReason }
   /**
    * past_pivot: the order is confirmed (refund it instead); compensating: it is already being
    * cancelled for `reason`; cancelled / compensation_failed: nothing left to stop.
@@ -273,7 +255,7 @@ export type CancelReply =
   | {
       accepted: false;
       refused: "past_pivot" | "compensating" | "cancelled" | "compensation_failed";
-      reason: OrderReason | null;
+      reason: CancelReason | null;
     };
 
 export type RefundReply =
@@ -645,7 +627,7 @@ function issue(ctx: Ctx, step: StepRecord): void {
 }
 
 /** Stops the forward flow with `reason`; the plan is made once no forward call is out. */
-function beginCompensation(ctx: Ctx, reason: OrderReason): void {
+function beginCompensation(ctx: Ctx, reason: CancelReason): void {
   ctx.s.status = "compensating";
   ctx.s.reason = reason;
 }
@@ -782,7 +764,7 @@ function onAlarm(ctx: Ctx, restarted: boolean): void {
 
 function onCancel(ctx: Ctx, by: Canceller): void {
   const { s, now } = ctx;
-  const reason: OrderReason = by === "customer" ? "cancelled_by_customer" : "cancelled_by_admin";
+  const reason: CancelReason = by === "customer" ? "cancelled_by_customer" : "cancelled_by_admin";
   if (s.status === "cancelled" || s.status === "compensation_failed") {
     ctx.reply = { accepted: false, refused: s.status, reason: s.reason };
     return;

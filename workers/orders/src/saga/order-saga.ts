@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { Outbox } from "../../../../queues/outbox";
 import { BreakerClient, type BreakerTrace } from "../../../shared/src/breaker-client";
+import { faultsEnabled } from "../../../shared/src/config";
 import type { RpcFaults } from "../../../shared/src/contracts/faults";
 import { drawRpcFault } from "../../../shared/src/faults";
 import { derivedId } from "../../../shared/src/ids";
@@ -83,17 +84,22 @@ export class OrderSaga extends DurableObject<Env> {
     return result;
   }
 
+  /** One orders-db read: nothing is staged, so there is no outbox to flush. */
+  #read<R>(run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
+    return run(new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null)));
+  }
+
   /** Injected faults of the saga's calls (development only). */
   async #faults(): Promise<RpcFaults> {
-    if (this.env.FAULTS_ENABLED !== "true") return {};
-    return new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null)).rpcFaults();
+    if (!faultsEnabled(this.env)) return {};
+    return this.#read((repo) => repo.rpcFaults());
   }
 
   /** What the step table's calls reach, for one attempt of the plan's order. */
   #ports(plan: SagaPlan): StepPorts {
     const traceparent = plan.traceparent ?? null;
     const now = () => new Date().toISOString();
-    const status = (orderId: string) => this.#write(traceparent, (repo) => repo.orderStatus(orderId));
+    const status = (orderId: string) => this.#read((repo) => repo.orderStatus(orderId));
     return {
       catalog: this.env.CATALOG,
       payments: this.env.PAYMENTS,

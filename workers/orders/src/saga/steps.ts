@@ -44,9 +44,6 @@ export type StepCall = (
   reason: CancelReason | undefined,
 ) => Promise<Result<unknown>>;
 
-/** The saga's reasons for a cancelled order: the order `reason` values of SPEC.md section 2. */
-export type OrderReason = CancelReason;
-
 export type ForwardStepName =
   | "reserve_stock"
   | "authorize_payment"
@@ -87,7 +84,7 @@ export interface BeforePivotSpec extends BaseSpec {
   /** The step that undoes this one. */
   compensation: CompensationStepName;
   /** The order's reason when the step fails: a business answer, or transient past the deadline. */
-  reasons: { business: OrderReason; deadline: OrderReason };
+  reasons: { business: CancelReason; deadline: CancelReason };
 }
 
 export interface AfterPivotSpec extends BaseSpec {

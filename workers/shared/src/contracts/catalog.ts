@@ -99,5 +99,6 @@ export interface CatalogRpc {
   release(orderId: string, context?: CallContext): Promise<Result<{ state: "released" | "none" }>>;
   /** Sold -> available again (a refunded order). */
   returnToStock(orderId: string, context?: CallContext): Promise<Result<{ state: "returned" }>>;
-  stock(productId: string): Promise<StockLevels | null>;
+  /** The four counters; `null` for an unknown product. */
+  stock(productId: string): Promise<Result<StockLevels | null>>;
 }

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { RoleSchema } from "../identity";
+import type { Result } from "../result";
 import { CentsSchema, CurrencySchema, idSchema, OrderIdSchema, ProductIdSchema, pageOf } from "./common";
 
 /**
@@ -192,7 +193,7 @@ export interface EventsRpc {
   /** Of these event ids, the ones the log holds: the outbox sweep deletes those rows. */
   stored(ids: string[]): Promise<string[]>;
   /** A consumer gives up on a message it cannot read: it is kept as a dead letter. */
-  recordDeadLetter(input: DeadLetterInput): Promise<void>;
+  recordDeadLetter(input: DeadLetterInput): Promise<Result<{ recorded: true }>>;
 }
 
 const isoTime = z.iso.datetime({ offset: true }).meta({ description: "ISO 8601 time" });

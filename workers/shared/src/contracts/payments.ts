@@ -54,7 +54,8 @@ export interface PaymentsRpc {
   /** Releases an authorisation; a no-op success when there is none or it was declined. */
   void(orderId: string, context?: CallContext): Promise<Result<Payment | null>>;
   refund(orderId: string, context?: CallContext): Promise<Result<Payment>>;
-  payment(orderId: string): Promise<Payment | null>;
+  /** The order's payment; `null` when it has none. */
+  payment(orderId: string): Promise<Result<Payment | null>>;
   /** Sets provider faults (only where FAULTS_ENABLED = "true"). */
   setFaults(faults: Faults): Promise<Result<Faults>>;
 }

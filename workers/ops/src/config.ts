@@ -1,0 +1,15 @@
+import * as z from "zod";
+import { readConfig } from "../../shared/src/config";
+
+const ConfigSchema = z.object({
+  /** Where metrics() reads from: the local MetricsStore or Workers Analytics Engine. */
+  METRICS_SOURCE: z.enum(["local", "analytics-engine"]),
+  CF_ACCOUNT_ID: z.string().optional(),
+  CF_ANALYTICS_TOKEN: z.string().optional(),
+});
+
+export type OpsConfig = z.infer<typeof ConfigSchema>;
+
+export function opsConfig(env: Env): OpsConfig {
+  return readConfig(ConfigSchema, env);
+}
