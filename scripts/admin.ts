@@ -20,7 +20,8 @@ export function checkAdminInput(input: AdminInput): string | undefined {
 /**
  * The outbox row of a user event, written by plain SQL in the same script as the change (as the
  * service's `Outbox.stage` would): the envelope and the subject's next sequence are computed from
- * the user's row, selected by `where`; nothing is written when no row matches.
+ * the user's row, selected by `where`; nothing is written when no row matches. A script is the
+ * system acting: the actor is `system:cli`.
  */
 function userEventSql(
   type: "user.created" | "user.updated",
@@ -34,7 +35,8 @@ function userEventSql(
     `INSERT INTO outbox (id, type, subject, sequence, envelope, created_at)`,
     `SELECT ${id}, '${type}', u.id, ${next}, json_object('id', ${id}, 'type', '${type}', 'version', 1,`,
     `'occurredAt', ${sqlString(occurredAt)}, 'source', 'shop-users', 'subject', u.id, 'sequence', ${next},`,
-    `'traceparent', ${sqlString(traceparent)}, 'data', json_object('userId', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone,`,
+    `'traceparent', ${sqlString(traceparent)}, 'actor', json_object('type', 'system', 'id', 'cli'),`,
+    `'data', json_object('userId', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone,`,
     `'role', u.role)), ${Date.parse(occurredAt)} FROM users u WHERE ${where};`,
     `INSERT INTO event_sequences (subject, last) SELECT subject, sequence FROM outbox WHERE id = ${id}`,
     `ON CONFLICT (subject) DO UPDATE SET last = max(last, excluded.last);`,

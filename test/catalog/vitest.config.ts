@@ -2,7 +2,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { catalogMigrations, EVENTS_DB_ID, eventsAuxWorker, eventsMigrations, ROOT } from "../support/node-config.ts";
+import {
+  catalogMigrations,
+  EVENTS_DB_ID,
+  eventsAuxWorker,
+  eventsMigrations,
+  opsAuxWorker,
+  ROOT,
+} from "../support/node-config.ts";
 
 /**
  * shop-catalog with shop-events beside it (built, as an auxiliary Worker): its HTTP app and RPC
@@ -24,7 +31,8 @@ export default defineProject(async () => ({
           OUTBOX_SWEEP_INTERVAL_MS: "3600000",
         },
         d1Databases: { EVENTS_DB: EVENTS_DB_ID },
-        workers: [eventsAuxWorker()],
+        // shop-events writes metrics to shop-ops' MetricsStore where METRICS_LOCAL is on: it must exist.
+        workers: [eventsAuxWorker(), opsAuxWorker()],
       },
     }),
   ],

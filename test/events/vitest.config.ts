@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { eventsMigrations, ROOT } from "../support/node-config.ts";
+import { eventsMigrations, opsAuxWorker, ROOT } from "../support/node-config.ts";
 
 /** Where the subscriber stand-in writes what reached the `shop-notifications` queue. */
 const SUBSCRIBER_DB_ID = "00000000-0000-4000-8000-0000000000e1";
@@ -21,6 +21,8 @@ export default defineProject(async () => ({
         bindings: { TEST_MIGRATIONS: await eventsMigrations() },
         d1Databases: { SUBSCRIBER_DB: SUBSCRIBER_DB_ID },
         workers: [
+          // Hosts the MetricsStore shop-events binds (outbox lag and queue batches).
+          opsAuxWorker(),
           {
             name: "subscriber-stand-in",
             modules: true,

@@ -6,6 +6,7 @@ import {
   eventsAuxWorker,
   eventsMigrations,
   notificationsMigrations,
+  opsAuxWorker,
   ROOT,
 } from "../support/node-config.ts";
 
@@ -27,7 +28,8 @@ export default defineProject(async () => ({
           NOTIFICATION_RETRY_BASE_SECONDS: "2",
         },
         d1Databases: { EVENTS_DB: EVENTS_DB_ID },
-        workers: [eventsAuxWorker()],
+        // shop-events writes metrics to shop-ops' MetricsStore where METRICS_LOCAL is on: it must exist.
+        workers: [eventsAuxWorker(), opsAuxWorker()],
       },
     }),
   ],

@@ -6,6 +6,7 @@ import {
   eventsAuxWorker,
   eventsMigrations,
   makeTestKeys,
+  opsAuxWorker,
   ROOT,
   usersMigrations,
 } from "../support/node-config.ts";
@@ -31,7 +32,8 @@ export default defineProject(async () => {
             OUTBOX_RESEND_AFTER_MS: "0",
           },
           d1Databases: { EVENTS_DB: EVENTS_DB_ID },
-          workers: [eventsAuxWorker()],
+          // shop-events writes metrics to shop-ops' MetricsStore where METRICS_LOCAL is on: it must exist.
+          workers: [eventsAuxWorker(), opsAuxWorker()],
         },
       }),
     ],

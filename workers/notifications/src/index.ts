@@ -20,7 +20,7 @@ export default class NotificationsService extends WorkerEntrypoint<Env> {
   }
 
   override async queue(batch: MessageBatch<unknown>): Promise<void> {
-    await consumeNotifications(this.env, batch);
+    await consumeNotifications(this.env, batch, (promise) => this.ctx.waitUntil(promise));
   }
 
   /**
