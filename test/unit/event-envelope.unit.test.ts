@@ -79,15 +79,17 @@ describe("parseEvent", () => {
 
   it("keeps the actor who caused the event, and still reads an event stored before events had one", () => {
     const withActor = parseEvent(
-      envelope("order.created", VALID["order.created"] as object, { actor: { type: "admin", id: USER } }),
+      envelope("order.created", VALID["order.created"] as Record<string, unknown>, {
+        actor: { type: "admin", id: USER },
+      }),
     );
     expect(withActor.ok && withActor.event.actor).toEqual({ type: "admin", id: USER });
-    const old = parseEvent(envelope("order.created", VALID["order.created"] as object));
+    const old = parseEvent(envelope("order.created", VALID["order.created"] as Record<string, unknown>));
     expect(old.ok).toBe(true);
     expect(old.ok && old.event.actor).toBeUndefined();
     for (const actor of [{ type: "robot", id: "x" }, { type: "user", id: "" }, "usr_1"]) {
       expect(
-        parseEvent(envelope("order.created", VALID["order.created"] as object, { actor })).ok,
+        parseEvent(envelope("order.created", VALID["order.created"] as Record<string, unknown>, { actor })).ok,
         JSON.stringify(actor),
       ).toBe(false);
     }

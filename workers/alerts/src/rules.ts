@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type AlertRule, AlertRuleSchema } from "../../shared/src/contracts/alerts";
 import type { Breaker } from "../../shared/src/contracts/breaker";
+import type { MetricsSummary } from "../../shared/src/contracts/ops";
 
 /*
  * The alert rules and the firing/repeat/resolve machine, pure: no I/O, tested in Node. The
@@ -69,6 +70,11 @@ export interface Signals {
   outboxes: Record<string, { pending: number; oldestCreatedAt: number | null } | null> | null;
   /** Each checked service: ok or down. */
   health: Record<string, "ok" | "down"> | null;
+}
+
+/** The per-minute request stats of a metrics summary (its 15-minute window has minute buckets). */
+export function minutesOf(summary: MetricsSummary): MinuteStats[] {
+  return summary.requests.series.map((b) => ({ at: Date.parse(b.at), count: b.count, errors: b.errors, p99: b.p99 }));
 }
 
 /**

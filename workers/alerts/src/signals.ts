@@ -1,7 +1,7 @@
 import type { MetricsSummary } from "../../shared/src/contracts/ops";
 import { createLogger, errorFields } from "../../shared/src/log";
 import type { Result } from "../../shared/src/result";
-import type { MinuteStats, Signals } from "./rules";
+import { minutesOf, type Signals } from "./rules";
 
 const log = createLogger({ service: "shop-alerts" });
 
@@ -26,11 +26,6 @@ const OUTBOXES = {
   "shop-payments": (env: Env) => env.PAYMENTS,
   "shop-orders": (env: Env) => env.ORDERS,
 } as const;
-
-/** The per-minute request stats of a metrics summary (its 15-minute window has minute buckets). */
-export function minutesOf(summary: MetricsSummary): MinuteStats[] {
-  return summary.requests.series.map((b) => ({ at: Date.parse(b.at), count: b.count, errors: b.errors, p99: b.p99 }));
-}
 
 /** A source that throws gives `null`: its rules keep their state instead of resolving. */
 async function ask<T>(source: string, call: () => Promise<T>): Promise<T | null> {
