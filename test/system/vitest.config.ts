@@ -29,6 +29,32 @@ import {
 } from "../support/node-config.ts";
 
 /**
+ * A tail Worker collecting every Worker's log lines (span lines included): GET /lines?traceId=T
+ * answers the JSON lines of one trace, so a test can rebuild an order's story from the logs.
+ */
+const LOG_COLLECTOR = `
+const lines = [];
+export default {
+  async tail(events) {
+    for (const event of events) {
+      for (const log of event.logs ?? []) {
+        for (const part of log.message ?? []) {
+          if (typeof part !== "string" || !part.startsWith("{")) continue;
+          try { lines.push(JSON.parse(part)); } catch {}
+        }
+      }
+    }
+  },
+  async fetch(request) {
+    const traceId = new URL(request.url).searchParams.get("traceId");
+    return Response.json(lines.filter((line) => line.traceId === traceId));
+  },
+};`;
+
+/** Every Worker's logs go to the collector. */
+const TAILS = { tails: ["log-collector"] };
+
+/**
  * The system as users meet it: the gateway is the main Worker (it hosts the RateLimiter) and every
  * service runs beside it as an auxiliary Worker built by a dry-run deploy, with the payment
  * provider simulator behind payments. The runner binds each service's D1 by the same id to apply
@@ -60,19 +86,24 @@ export default defineProject(async () => {
             TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
             TEST_NOTIFICATIONS_MIGRATIONS: await notificationsMigrations(),
           },
+          ...TAILS,
+          // The runner's handle on the log collector.
+          serviceBindings: { LOG_COLLECTOR: "log-collector" },
           workers: [
-            usersAuxWorker(keys),
-            resilienceAuxWorker({ METRICS_LOCAL: "true" }),
-            catalogAuxWorker(),
-            pspSimAuxWorker(),
+            { ...usersAuxWorker(keys), ...TAILS },
+            { ...resilienceAuxWorker({ METRICS_LOCAL: "true" }), ...TAILS },
+            { ...catalogAuxWorker(), ...TAILS },
+            { ...pspSimAuxWorker(), ...TAILS },
             // Short timeouts so that outage tests are quick.
-            paymentsAuxWorker({ PSP_TIMEOUT_MS: "500" }),
-            ordersAuxWorker({ ORDER_WAIT_MS: "3000", METRICS_LOCAL: "true" }),
-            eventsAuxWorker(),
+            { ...paymentsAuxWorker({ PSP_TIMEOUT_MS: "500" }), ...TAILS },
+            { ...ordersAuxWorker({ ORDER_WAIT_MS: "3000", METRICS_LOCAL: "true" }), ...TAILS },
+            { ...eventsAuxWorker({ METRICS_LOCAL: "true" }), ...TAILS },
             opsAuxWorker(),
-            alertsAuxWorker(),
+            { ...alertsAuxWorker(), ...TAILS },
+            { name: "log-collector", modules: true, script: LOG_COLLECTOR, compatibilityDate: "2026-11-01" },
             {
-              ...notificationsAuxWorker({ NOTIFICATION_RETRY_BASE_SECONDS: "0" }),
+              ...TAILS,
+              ...notificationsAuxWorker({ NOTIFICATION_RETRY_BASE_SECONDS: "0", METRICS_LOCAL: "true" }),
               // Few, immediate retries: a poison message reaches the dead-letter queue in seconds.
               queueConsumers: {
                 "shop-notifications": {

@@ -6,7 +6,7 @@ import { recordMetric } from "../../shared/src/metrics";
 import type { TraceContext } from "../../shared/src/trace";
 import { eventsConfig } from "./config";
 import { EventsRepository } from "./repository";
-import { queueOf, subscribersOf } from "./subscriptions";
+import { queueOf, SUBSCRIPTIONS, subscribersOf } from "./subscriptions";
 
 /**
  * The bus: every event from the `shop-events` queue is stored once by id, then forwarded to each
@@ -34,7 +34,7 @@ export async function ingest(
   for (const subscriber of subscribersOf(event.type)) {
     await publish(queueOf(env, subscriber), [event], {
       service: "shop-events",
-      queue: `forward to ${subscriber}`,
+      queue: SUBSCRIPTIONS[subscriber].queue,
       ...(trace ? { parent: trace } : {}),
     });
     log.info("event forwarded", { eventId: event.id, type: event.type, subscriber });
