@@ -1,4 +1,5 @@
 /** Builds the SQL that creates (or promotes) an admin account in users-db, with its event. */
+import type { AuditInput } from "../workers/shared/src/contracts/ops.ts";
 import { newId } from "../workers/shared/src/ids.ts";
 import { childTrace, formatTraceparent } from "../workers/shared/src/trace.ts";
 import { hashPassword } from "../workers/users/src/passwords.ts";
@@ -48,13 +49,16 @@ function userEventSql(
  * account becomes an admin instead, its password kept (raising user.updated). Without `promote`
  * an existing account is left alone and nothing is raised.
  */
-export async function adminSql(input: AdminInput, options: { promote: boolean } = { promote: true }): Promise<string> {
+export async function adminSql(
+  input: AdminInput,
+  options: { promote: boolean; traceparent?: string } = { promote: true },
+): Promise<string> {
   const email = input.email.trim().toLowerCase();
   const password = await hashPassword(input.password);
   const now = new Date().toISOString();
   const userId = newId("usr");
-  // The script run is the cause of its events: one new trace for all of them.
-  const traceparent = formatTraceparent(childTrace(undefined));
+  // The script run is the cause of its events: one new trace for all of them (and its audit entry).
+  const traceparent = options.traceparent ?? formatTraceparent(childTrace(undefined));
   const values = [
     userId,
     email,
@@ -89,4 +93,21 @@ export async function adminSql(input: AdminInput, options: { promote: boolean } 
     );
   }
   return statements.join(" ");
+}
+
+/** The audit entry of an admin made or promoted by a script: the system (`cli`) acted. */
+export function adminAuditInput(
+  user: { id: string; email: string },
+  before: { role: string } | null,
+  trace: { requestId: string; traceId: string },
+): AuditInput {
+  return {
+    actor: { type: "system", id: "cli" },
+    action: "admin.create",
+    target: user.id,
+    ...(before ? { before: { role: before.role } } : {}),
+    after: { email: user.email, role: "admin" },
+    requestId: trace.requestId,
+    traceId: trace.traceId,
+  };
 }
