@@ -82,7 +82,7 @@ await wrangler(
 const after = await account();
 console.log(`admin ${email} is ready (${values.remote ? "on Cloudflare" : "locally"})`);
 
-if (!after || after.role !== "admin") {
+if (after?.role !== "admin") {
   console.error("admin:create: the account is not an admin after the change; nothing recorded");
   process.exit(1);
 } else if (before?.role === "admin") {

@@ -55,7 +55,7 @@ export async function ensureDevVars(): Promise<void> {
   await ensure("workers/orders/.dev.vars", { ...faultsOn, ...metricsLocal });
   await ensure("workers/resilience/.dev.vars", metricsLocal);
   await ensure("workers/events/.dev.vars", metricsLocal);
-  await ensure("workers/notifications/.dev.vars", metricsLocal);
+  await ensure("workers/notifications/.dev.vars", { ...faultsOn, ...metricsLocal });
   const apiKey = await sharedApiKey();
   await ensure("workers/payments/.dev.vars", { ...faultsOn, PSP_API_KEY: async () => apiKey });
   await ensure("workers/psp-sim/.dev.vars", { ...faultsOn, PSP_API_KEY: async () => apiKey });

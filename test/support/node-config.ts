@@ -160,7 +160,7 @@ export function eventsMigrations() {
 
 /** shop-notifications: consumes its queue, records and "sends" through the local sender. */
 export function notificationsAuxWorker(bindings: Record<string, string> = {}) {
-  return auxWorker("shop-notifications", "notifications", { bindings });
+  return auxWorker("shop-notifications", "notifications", { bindings: { FAULTS_ENABLED: "true", ...bindings } });
 }
 
 export function notificationsMigrations() {

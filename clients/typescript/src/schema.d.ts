@@ -161,7 +161,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set faults of the payment provider and of the saga's calls to catalog and payments (only where FAULTS_ENABLED is true, else 404) */
+        /** Set faults of the payment provider, of the saga's calls to catalog and payments, and of the notifications consumer (only where FAULTS_ENABLED is true, else 404) */
         put: operations["setFaults"];
         post?: never;
         delete?: never;
@@ -604,6 +604,9 @@ export interface components {
             currentPassword: string;
             newPassword: string;
         };
+        ConsumerFaultSpec: {
+            errorRate?: number;
+        };
         DeadLetter: {
             attempts: number;
             body?: unknown;
@@ -654,9 +657,15 @@ export interface components {
          *         "latencyMs": 200
          *       }
          *     }
+         * @example {
+         *       "notifications": {
+         *         "errorRate": 1
+         *       }
+         *     }
          */
         Faults: {
             catalog?: components["schemas"]["RpcFaultSpec"];
+            notifications?: components["schemas"]["ConsumerFaultSpec"];
             payments?: components["schemas"]["RpcFaultSpec"];
         } & {
             [key: string]: {

@@ -1,5 +1,7 @@
-import { consume, DONE, later, type Outcome } from "../../../queues/consume";
+import { type CatchAll, consume, DONE, type Handlers, later, type Outcome } from "../../../queues/consume";
 import type { Envelope } from "../../shared/src/contracts/events";
+import type { ConsumerFaults } from "../../shared/src/contracts/faults";
+import { drawRpcFault } from "../../shared/src/faults";
 import { createLogger, errorFields, type Logger } from "../../shared/src/log";
 import { type MetricsBindings, recordMetric } from "../../shared/src/metrics";
 import { span } from "../../shared/src/span";
@@ -73,16 +75,18 @@ export async function consumeNotifications(
   const metrics = { env, waitUntil };
   // A bad sender setting fails the batch before anything is recorded: every message is retried.
   const deps: ConsumerDeps = { repo, sender: senderFor(env, repo), now: Date.now, metrics };
+  const handlers: Handlers = {
+    "user.created": (event, log, trace) => onUserEvent(deps, event, log, trace),
+    "user.updated": (event, log, trace) => onUserEvent(deps, event, log, trace),
+    "order.confirmed": (event, log, trace) => onOrderEvent(deps, event, log, trace),
+    "order.cancelled": (event, log, trace) => onOrderEvent(deps, event, log, trace),
+    "order.shipped": (event, log, trace) => onOrderEvent(deps, event, log, trace),
+  };
+  const faults: ConsumerFaults = env.FAULTS_ENABLED === "true" ? await repo.consumerFaults() : {};
   await consume(batch, {
     service: SERVICE,
     metrics,
-    handlers: {
-      "user.created": (event, log, trace) => onUserEvent(deps, event, log, trace),
-      "user.updated": (event, log, trace) => onUserEvent(deps, event, log, trace),
-      "order.confirmed": (event, log, trace) => onOrderEvent(deps, event, log, trace),
-      "order.cancelled": (event, log, trace) => onOrderEvent(deps, event, log, trace),
-      "order.shipped": (event, log, trace) => onOrderEvent(deps, event, log, trace),
-    },
+    handlers: faults.notifications ? withFault(handlers, faults) : handlers,
     onInvalid: (message, issues) =>
       env.EVENTS.recordDeadLetter({
         queue: batch.queue,
@@ -94,6 +98,21 @@ export async function consumeNotifications(
     retryDelaySeconds: (attempts) => retryDelaySeconds(config.retryBaseSeconds, attempts),
   });
   await sweepInbox(repo, deps.now() - config.inboxRetentionDays * 86_400_000);
+}
+
+/**
+ * Injected faults (development only): a share of deliveries fails before anything is done, so the
+ * message is retried, and one that fails every retry goes to the dead-letter queue like any other.
+ */
+function withFault(handlers: Handlers, faults: ConsumerFaults): CatchAll {
+  return async (event, log, trace) => {
+    const handler = handlers[event.type] as CatchAll | undefined;
+    if (!handler) return DONE;
+    if (drawRpcFault({ errorRate: faults.notifications?.errorRate }).outcome === "error") {
+      throw new Error("injected fault: the notifications consumer failed");
+    }
+    return handler(event, log, trace);
+  };
 }
 
 /** The directory learns the user (unless it knows a newer version); user.created says welcome. */
