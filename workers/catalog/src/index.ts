@@ -42,7 +42,9 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
     return span(
       { service: "shop-catalog", name: `rpc catalog.${method}`, parent: parseTraceparent(cause.traceparent) },
       async (trace) => {
-        const outbox = new Outbox(this.env, "shop-catalog", { ...cause, traceparent: formatTraceparent(trace) });
+        // Events carry this span (a child of the caller's); a call with no trace raises untraced events.
+        const traceparent = cause.traceparent ? formatTraceparent(trace) : null;
+        const outbox = new Outbox(this.env, "shop-catalog", { ...cause, traceparent });
         try {
           return await run(this.#deps(outbox));
         } finally {

@@ -48,7 +48,8 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
     return span(
       { service: "shop-payments", name: `rpc payments.${method}`, parent: parseTraceparent(cause.traceparent) },
       async (trace) => {
-        const traceparent = formatTraceparent(trace);
+        // Events carry this span (a child of the caller's); a call with no trace raises untraced events.
+        const traceparent = cause.traceparent ? formatTraceparent(trace) : null;
         const outbox = new Outbox(this.env, "shop-payments", { ...cause, traceparent });
         try {
           return await run(deps(this.env, outbox, traceparent));
