@@ -1,6 +1,8 @@
 import { type DomainEvent, parseEvent } from "../workers/shared/src/contracts/events";
 import { createLogger, errorFields, type Logger } from "../workers/shared/src/log";
-import { parseTraceparent } from "../workers/shared/src/trace";
+import { type MetricsBindings, recordMetric } from "../workers/shared/src/metrics";
+import { span } from "../workers/shared/src/span";
+import { parseTraceparent, type TraceContext } from "../workers/shared/src/trace";
 
 /**
  * The consume side of every event queue: parse each message against the catalogue, dispatch it by
@@ -18,11 +20,16 @@ export type Outcome =
 export const DONE: Outcome = { kind: "done" };
 export const later = (reason: string): Outcome => ({ kind: "later", reason });
 
+/** A handler gets the event, a logger on its span, and the span (to pass on to what it calls). */
 export type Handlers = {
-  [T in DomainEvent["type"]]?: (event: Extract<DomainEvent, { type: T }>, log: Logger) => Promise<Outcome>;
+  [T in DomainEvent["type"]]?: (
+    event: Extract<DomainEvent, { type: T }>,
+    log: Logger,
+    trace: TraceContext,
+  ) => Promise<Outcome>;
 };
 
-export type CatchAll = (event: DomainEvent, log: Logger) => Promise<Outcome>;
+export type CatchAll = (event: DomainEvent, log: Logger, trace: TraceContext) => Promise<Outcome>;
 
 export interface ConsumeOptions {
   service: string;
@@ -32,6 +39,8 @@ export interface ConsumeOptions {
   onInvalid(message: Message<unknown>, issues: string): Promise<void>;
   /** Delay before retry number `attempts` (the message's attempts so far). */
   retryDelaySeconds?(attempts: number): number;
+  /** Where the batch's `queue` metrics point goes (README "Metrics"). */
+  metrics?: { env: MetricsBindings; waitUntil: ((promise: Promise<unknown>) => void) | undefined };
 }
 
 /** Exponential from 1 s, capped at 5 minutes. */
@@ -45,64 +54,103 @@ export interface Settled {
   invalid: number;
 }
 
-/** The log of one message: its trace id (from the envelope) on every line. */
-function loggerFor(service: string, body: unknown): Logger {
+/** The trace a message carries (its envelope's `traceparent`), if any. */
+function traceOf(body: unknown): TraceContext | undefined {
   const traceparent = (body as { traceparent?: unknown } | null)?.traceparent;
-  const trace = parseTraceparent(typeof traceparent === "string" ? traceparent : undefined);
-  return createLogger({ service, ...(trace ? { traceId: trace.traceId } : {}) });
+  return parseTraceparent(typeof traceparent === "string" ? traceparent : undefined);
 }
 
+/**
+ * Consumes a batch: each message is a span (a child of its event's trace, outcome `ack`, `retry`
+ * or `invalid`), and the batch is one `queue` metrics point: messages, the largest delay since an
+ * event's `occurredAt`, retries, and messages given up as dead letters.
+ */
 export async function consume(batch: MessageBatch<unknown>, options: ConsumeOptions): Promise<Settled> {
-  const delay = options.retryDelaySeconds ?? defaultRetryDelay;
   const settled: Settled = { acked: 0, retried: 0, invalid: 0 };
-  const retry = (message: Message<unknown>) => {
+  let maxDelayMs = 0;
+  await Promise.all(
+    batch.messages.map((message) =>
+      span<string>(
+        {
+          service: options.service,
+          name: `consume ${batch.queue}`,
+          parent: traceOf(message.body),
+          fields: { queue: batch.queue, messageId: message.id, attempts: message.attempts },
+          outcome: (kind) => kind,
+        },
+        async (trace) => {
+          const outcome = await consumeOne(batch, message, options, settled, trace);
+          if (outcome.delayMs !== null) maxDelayMs = Math.max(maxDelayMs, outcome.delayMs);
+          return outcome.kind;
+        },
+      ),
+    ),
+  );
+  if (options.metrics) {
+    recordMetric(options.metrics.env, options.metrics.waitUntil, {
+      kind: "queue",
+      queue: batch.queue,
+      consumer: options.service,
+      messages: batch.messages.length,
+      maxDelayMs,
+      retried: settled.retried,
+      deadLettered: settled.invalid,
+    });
+  }
+  return settled;
+}
+
+async function consumeOne(
+  batch: MessageBatch<unknown>,
+  message: Message<unknown>,
+  options: ConsumeOptions,
+  settled: Settled,
+  trace: TraceContext,
+): Promise<{ kind: "ack" | "retry" | "invalid"; delayMs: number | null }> {
+  const delay = options.retryDelaySeconds ?? defaultRetryDelay;
+  const retry = (delayMs: number | null) => {
     message.retry({ delaySeconds: delay(message.attempts) });
     settled.retried += 1;
+    return { kind: "retry" as const, delayMs };
   };
-  await Promise.all(
-    batch.messages.map(async (message) => {
-      const log = loggerFor(options.service, message.body);
-      const parsed = parseEvent(message.body);
-      if (!parsed.ok) {
-        try {
-          await options.onInvalid(message, parsed.issues);
-          log.error("invalid message recorded and acknowledged", {
-            queue: batch.queue,
-            messageId: message.id,
-            issues: parsed.issues,
-          });
-          message.ack();
-          settled.invalid += 1;
-        } catch (error) {
-          log.error("could not record an invalid message; retrying it", {
-            messageId: message.id,
-            ...errorFields(error),
-          });
-          retry(message);
-        }
-        return;
-      }
-      const { event } = parsed;
-      const handler =
-        typeof options.handlers === "function"
-          ? options.handlers
-          : (options.handlers[event.type] as CatchAll | undefined);
-      const fields = { queue: batch.queue, eventId: event.id, type: event.type, attempts: message.attempts };
-      try {
-        const outcome = handler ? await handler(event, log) : DONE;
-        if (outcome.kind === "done") {
-          message.ack();
-          settled.acked += 1;
-          log.info(handler ? "event handled" : "event ignored", fields);
-        } else {
-          log.warn("event deferred", { ...fields, reason: outcome.reason });
-          retry(message);
-        }
-      } catch (error) {
-        log.warn("event failed; retrying", { ...fields, ...errorFields(error) });
-        retry(message);
-      }
-    }),
-  );
-  return settled;
+  const log = createLogger({ service: options.service, traceId: trace.traceId, spanId: trace.spanId });
+  const parsed = parseEvent(message.body);
+  if (!parsed.ok) {
+    try {
+      await options.onInvalid(message, parsed.issues);
+      log.error("invalid message recorded and acknowledged", {
+        queue: batch.queue,
+        messageId: message.id,
+        issues: parsed.issues,
+      });
+      message.ack();
+      settled.invalid += 1;
+      return { kind: "invalid", delayMs: null };
+    } catch (error) {
+      log.error("could not record an invalid message; retrying it", {
+        messageId: message.id,
+        ...errorFields(error),
+      });
+      return retry(null);
+    }
+  }
+  const { event } = parsed;
+  const delayMs = Math.max(0, Date.now() - Date.parse(event.occurredAt));
+  const handler =
+    typeof options.handlers === "function" ? options.handlers : (options.handlers[event.type] as CatchAll | undefined);
+  const fields = { queue: batch.queue, eventId: event.id, type: event.type, attempts: message.attempts };
+  try {
+    const outcome = handler ? await handler(event, log, trace) : DONE;
+    if (outcome.kind === "done") {
+      message.ack();
+      settled.acked += 1;
+      log.info(handler ? "event handled" : "event ignored", fields);
+      return { kind: "ack", delayMs };
+    }
+    log.warn("event deferred", { ...fields, reason: outcome.reason });
+    return retry(delayMs);
+  } catch (error) {
+    log.warn("event failed; retrying", { ...fields, ...errorFields(error) });
+    return retry(delayMs);
+  }
 }

@@ -1,3 +1,4 @@
+import type { Cause } from "../workers/shared/src/contracts/common";
 import {
   type Envelope,
   EVENT_CATALOGUE,
@@ -5,6 +6,7 @@ import {
   type EventSource,
   type EventsRpc,
   type EventType,
+  type OutboxBacklog,
   parseEvent,
 } from "../workers/shared/src/contracts/events";
 import { newId } from "../workers/shared/src/ids";
@@ -66,8 +68,8 @@ export class Outbox {
   constructor(
     private readonly env: OutboxBindings,
     private readonly source: EventSource,
-    /** The W3C traceparent of the request that causes these events. */
-    private readonly traceparent: string | null,
+    /** The trace (W3C traceparent of the causing span) and the actor every event carries. */
+    private readonly cause: Cause,
   ) {}
 
   /** Ids of the events staged so far (whether or not their batch committed). */
@@ -90,7 +92,8 @@ export class Outbox {
       source: this.source,
       subject: input.subject,
       sequence: 0,
-      traceparent: this.traceparent,
+      traceparent: this.cause.traceparent,
+      actor: this.cause.actor,
       data: value,
     };
     const dataExpr = sqlData ? `json((${sqlData.sql}))` : "json(?)";
@@ -172,13 +175,25 @@ async function sendRows(env: Pick<OutboxBindings, "DB" | "EVENTS_QUEUE">, rows: 
       });
   }
   if (envelopes.length === 0) return 0;
-  await publish(env.EVENTS_QUEUE, envelopes);
+  await publish(env.EVENTS_QUEUE, envelopes, { service: envelopes[0]?.source ?? "outbox", queue: "shop-events" });
   await env.DB.prepare(
     "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id IN (SELECT value FROM json_each(?))",
   )
     .bind(Date.now(), JSON.stringify(envelopes.map((e) => e.id)))
     .run();
   return envelopes.length;
+}
+
+/**
+ * What the outbox holds that shop-events has not confirmed: how many rows and when the oldest was
+ * written. Each producing service answers it over RPC (`outboxBacklog()`), and shop-alerts fires
+ * `outbox_stale` when the oldest is older than its threshold.
+ */
+export async function outboxBacklog(db: D1Database): Promise<OutboxBacklog> {
+  const row = await db
+    .prepare("SELECT count(*) AS pending, min(created_at) AS oldest FROM outbox")
+    .first<{ pending: number; oldest: number | null }>();
+  return { pending: row?.pending ?? 0, oldestCreatedAt: row?.oldest ?? null };
 }
 
 export interface SweepReport {

@@ -1,4 +1,5 @@
 /** Builds the SQL that creates (or promotes) an admin account in users-db, with its event. */
+import type { AuditInput } from "../workers/shared/src/contracts/ops.ts";
 import { newId } from "../workers/shared/src/ids.ts";
 import { childTrace, formatTraceparent } from "../workers/shared/src/trace.ts";
 import { hashPassword } from "../workers/users/src/passwords.ts";
@@ -20,7 +21,8 @@ export function checkAdminInput(input: AdminInput): string | undefined {
 /**
  * The outbox row of a user event, written by plain SQL in the same script as the change (as the
  * service's `Outbox.stage` would): the envelope and the subject's next sequence are computed from
- * the user's row, selected by `where`; nothing is written when no row matches.
+ * the user's row, selected by `where`; nothing is written when no row matches. A script is the
+ * system acting: the actor is `system:cli`.
  */
 function userEventSql(
   type: "user.created" | "user.updated",
@@ -34,7 +36,8 @@ function userEventSql(
     `INSERT INTO outbox (id, type, subject, sequence, envelope, created_at)`,
     `SELECT ${id}, '${type}', u.id, ${next}, json_object('id', ${id}, 'type', '${type}', 'version', 1,`,
     `'occurredAt', ${sqlString(occurredAt)}, 'source', 'shop-users', 'subject', u.id, 'sequence', ${next},`,
-    `'traceparent', ${sqlString(traceparent)}, 'data', json_object('userId', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone,`,
+    `'traceparent', ${sqlString(traceparent)}, 'actor', json_object('type', 'system', 'id', 'cli'),`,
+    `'data', json_object('userId', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone,`,
     `'role', u.role)), ${Date.parse(occurredAt)} FROM users u WHERE ${where};`,
     `INSERT INTO event_sequences (subject, last) SELECT subject, sequence FROM outbox WHERE id = ${id}`,
     `ON CONFLICT (subject) DO UPDATE SET last = max(last, excluded.last);`,
@@ -46,13 +49,16 @@ function userEventSql(
  * account becomes an admin instead, its password kept (raising user.updated). Without `promote`
  * an existing account is left alone and nothing is raised.
  */
-export async function adminSql(input: AdminInput, options: { promote: boolean } = { promote: true }): Promise<string> {
+export async function adminSql(
+  input: AdminInput,
+  options: { promote: boolean; traceparent?: string } = { promote: true },
+): Promise<string> {
   const email = input.email.trim().toLowerCase();
   const password = await hashPassword(input.password);
   const now = new Date().toISOString();
   const userId = newId("usr");
-  // The script run is the cause of its events: one new trace for all of them.
-  const traceparent = formatTraceparent(childTrace(undefined));
+  // The script run is the cause of its events: one new trace for all of them (and its audit entry).
+  const traceparent = options.traceparent ?? formatTraceparent(childTrace(undefined));
   const values = [
     userId,
     email,
@@ -87,4 +93,21 @@ export async function adminSql(input: AdminInput, options: { promote: boolean } 
     );
   }
   return statements.join(" ");
+}
+
+/** The audit entry of an admin made or promoted by a script: the system (`cli`) acted. */
+export function adminAuditInput(
+  user: { id: string; email: string },
+  before: { role: string } | null,
+  trace: { requestId: string; traceId: string },
+): AuditInput {
+  return {
+    actor: { type: "system", id: "cli" },
+    action: "admin.create",
+    target: user.id,
+    ...(before ? { before: { role: before.role } } : {}),
+    after: { email: user.email, role: "admin" },
+    requestId: trace.requestId,
+    traceId: trace.traceId,
+  };
 }

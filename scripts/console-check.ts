@@ -5,7 +5,8 @@
  * playwright-core, and checks what an operator sees:
  *   sign in; health; a provider outage set on the faults page makes a saga time out and its
  *   compensation fail; after clearing the fault, Retry on the sagas page ends it `cancelled`; the
- *   order's story on the events page; a dead letter redriven; the audit entry of a role change with
+ *   order's story on the events page; a dead letter (a notification that failed every retry under
+ *   an injected consumer fault) redriven; the audit entry of a role change with
  *   the chain verified; the alerts page (an alert where the alerts API exists, else its graceful
  *   "not available" state); metrics and breakers. No page may break its CSP.
  * Saves a screenshot of each page to docs/screenshots/. Needs `chromium` (`apt-get install chromium`).
@@ -14,7 +15,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Locator, type Page } from "playwright-core";
-import { ROOT, STATE_DIR, wrangler } from "./lib.ts";
+import { ROOT } from "./lib.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 if (!existsSync(CHROMIUM)) {
@@ -42,6 +43,8 @@ function startSystem(): ChildProcess | null {
       ...["--var", "shop-orders:SAGA_COMPENSATION_BUDGET_MS=5000"],
       // Breakers probe again soon, so a cleared outage is seen within seconds.
       ...["--var", "shop-resilience:BREAKER_OPEN_MS=2000"],
+      // A failing notification is retried at once, so its 10 retries end in a dead letter within seconds.
+      ...["--var", "shop-notifications:NOTIFICATION_RETRY_BASE_SECONDS=0"],
     ],
     {
       cwd: ROOT,
@@ -215,7 +218,7 @@ async function check(page: Page): Promise<void> {
   await shot(page, "events");
 
   step("redrive a dead letter");
-  const deadLetterId = await seedDeadLetter(admin, orderId);
+  const deadLetterId = await seedDeadLetter(admin);
   await open(page, "Dead letters", "Dead letters");
   await see(page.getByRole("cell", { name: deadLetterId }), "the waiting dead letter");
   await shot(page, "dead-letters");
@@ -259,35 +262,32 @@ async function check(page: Page): Promise<void> {
 }
 
 /**
- * A dead letter to redrive. Nothing in the public API makes one on demand (a consumer records
- * one only after its queue's retries, minutes later), so this check writes one into its local
- * events-db as shop-events would: this order's stored `order.created` envelope, failed on the
- * notifications queue. The redrive then sends it back there, where it is taken once and for all.
+ * A dead letter to redrive, made the way a real one is: the notifications consumer is set to fail
+ * every delivery (fault target "notifications"), a new customer registers, and the welcome message
+ * fails every retry (this check's system retries at once) until the queue gives it up to its
+ * dead-letter queue, where shop-events stores it. The fault is then cleared, so the redrive
+ * delivers it.
  */
-async function seedDeadLetter(admin: string, orderId: string): Promise<string> {
-  const events = (await call("GET", `/api/admin/events?subject=${orderId}&type=order.created`, admin))
-    .items as unknown[];
-  const envelope = events[0];
-  if (!envelope) throw new Error(`no order.created event for ${orderId}`);
-  const id = `dlq_console_${Date.now()}`;
-  const body = JSON.stringify(envelope).replaceAll("'", "''");
-  const sql = `INSERT INTO dead_letters (id, queue, message_id, reason, attempts, body, failed_at, redriven_at) VALUES ('${id}', 'shop-notifications', '${id}', 'console check: a message a consumer gave up on', 10, '${body}', '${new Date().toISOString()}', NULL)`;
-  await wrangler(
-    [
-      "d1",
-      "execute",
-      "events-db",
-      "--local",
-      "--persist-to",
-      STATE_DIR,
-      "-c",
-      "workers/events/wrangler.toml",
-      "--command",
-      sql,
-    ],
-    { quiet: true },
-  );
-  return id;
+async function seedDeadLetter(admin: string): Promise<string> {
+  await call("PUT", "/api/admin/faults", admin, { notifications: { errorRate: 1 } });
+  try {
+    const user = await call("POST", "/api/auth/register", undefined, {
+      email: `dead-letter-${Date.now()}@example.com`,
+      password: "console-check-password",
+      name: "Dead Letter",
+    });
+    const deadline = Date.now() + WAIT;
+    for (;;) {
+      const waiting = (await call("GET", "/api/admin/dead-letters?queue=shop-notifications&state=waiting", admin))
+        .items as { id: string; body: { subject?: string } }[];
+      const letter = waiting.find((l) => l.body.subject === String(user.id));
+      if (letter) return letter.id;
+      if (Date.now() > deadline) throw new Error(`no dead letter for ${user.id} within ${WAIT / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    await call("PUT", "/api/admin/faults", admin, { notifications: {} });
+  }
 }
 
 mkdirSync(SHOTS, { recursive: true });

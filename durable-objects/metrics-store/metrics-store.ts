@@ -10,7 +10,7 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 /**
  * The development stand-in for Analytics Engine (which drops writes under `wrangler dev` and
  * Miniflare): one object keeping the last day of points in SQLite, in the dataset's own columns
- * (`timestamp`, `index1`, `blob1..4`, `double1..2`), queried with the same questions.
+ * (`timestamp`, `index1`, `blob1..4`, `double1..4`), queried with the same questions.
  */
 export class MetricsStore extends DurableObject {
   #schemaReady = false;
@@ -20,9 +20,19 @@ export class MetricsStore extends DurableObject {
     this.ctx.storage.sql.exec(
       `CREATE TABLE IF NOT EXISTS points (
          timestamp INTEGER NOT NULL, index1 TEXT NOT NULL,
-         blob1 TEXT, blob2 TEXT, blob3 TEXT, blob4 TEXT, double1 REAL, double2 REAL);
+         blob1 TEXT, blob2 TEXT, blob3 TEXT, blob4 TEXT, double1 REAL, double2 REAL, double3 REAL, double4 REAL);
        CREATE INDEX IF NOT EXISTS points_by_kind ON points (index1, timestamp);`,
     );
+    // A store made before points had four doubles gets the two new columns.
+    const columns = new Set(
+      this.ctx.storage.sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('points')")
+        .toArray()
+        .map((c) => c.name),
+    );
+    for (const column of ["double3", "double4"]) {
+      if (!columns.has(column)) this.ctx.storage.sql.exec(`ALTER TABLE points ADD COLUMN ${column} REAL`);
+    }
     this.#schemaReady = true;
   }
 
@@ -31,9 +41,10 @@ export class MetricsStore extends DurableObject {
     const now = Date.now();
     for (const point of points.slice(0, 100)) {
       const [b1, b2, b3, b4] = point.blobs;
-      const [d1, d2] = point.doubles;
+      const [d1, d2, d3, d4] = point.doubles;
       this.ctx.storage.sql.exec(
-        "INSERT INTO points VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        `INSERT INTO points (timestamp, index1, blob1, blob2, blob3, blob4, double1, double2, double3, double4)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         now,
         String(point.indexes[0]).slice(0, 32),
         b1 ?? null,
@@ -42,6 +53,8 @@ export class MetricsStore extends DurableObject {
         b4 ?? null,
         d1 ?? null,
         d2 ?? null,
+        d3 ?? null,
+        d4 ?? null,
       );
     }
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + PRUNE_EVERY_MS);

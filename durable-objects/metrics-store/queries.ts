@@ -63,7 +63,7 @@ export function queries(dialect: Dialect, window: MetricsWindow, now: number) {
         params: [],
       },
       series: {
-        sql: `SELECT toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '${bucket / 1000}' SECOND)) * 1000 AS bucket, SUM(_sample_interval) AS count, ${errors}, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95 ${where("request")} GROUP BY bucket ORDER BY bucket`,
+        sql: `SELECT toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '${bucket / 1000}' SECOND)) * 1000 AS bucket, SUM(_sample_interval) AS count, ${errors}, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95, quantileExactWeighted(0.99)(double1, _sample_interval) AS p99 ${where("request")} GROUP BY bucket ORDER BY bucket`,
         params: [],
       },
       sagaOutcomes: {
@@ -76,6 +76,18 @@ export function queries(dialect: Dialect, window: MetricsWindow, now: number) {
       },
       breakerTransitions: {
         sql: `SELECT toUnixTimestamp(timestamp) * 1000 AS at, blob1 AS name, blob2 AS from_state, blob3 AS to_state ${where("breaker")} ORDER BY timestamp LIMIT 500`,
+        params: [],
+      },
+      outbox: {
+        sql: `SELECT SUM(_sample_interval) AS count, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95, MAX(double1) AS max ${where("outbox")}`,
+        params: [],
+      },
+      queues: {
+        sql: `SELECT blob1 AS queue, SUM(_sample_interval) AS batches, SUM(double1 * _sample_interval) AS messages, SUM(double3 * _sample_interval) AS retried, SUM(double4 * _sample_interval) AS dead, quantileExactWeighted(0.95)(double2, _sample_interval) AS p95 ${where("queue")} GROUP BY queue ORDER BY queue`,
+        params: [],
+      },
+      notifications: {
+        sql: `SELECT blob1 AS channel, blob2 AS outcome, SUM(_sample_interval) AS count, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95 ${where("notification")} GROUP BY channel, outcome ORDER BY channel, outcome`,
         params: [],
       },
     } satisfies Record<string, Query>;
@@ -97,7 +109,8 @@ export function queries(dialect: Dialect, window: MetricsWindow, now: number) {
           WHERE index1 = 'request' AND timestamp > ?),
         r AS (SELECT bucket, double2 AS status, double1 AS v,
           ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY double1) AS rn, COUNT(*) OVER (PARTITION BY bucket) AS n FROM b)
-        SELECT bucket, COUNT(*) AS count, SUM(status >= 500) AS errors, MIN(CASE WHEN rn * 100 >= n * 95 THEN v END) AS p95
+        SELECT bucket, COUNT(*) AS count, SUM(status >= 500) AS errors, MIN(CASE WHEN rn * 100 >= n * 95 THEN v END) AS p95,
+          MIN(CASE WHEN rn * 100 >= n * 99 THEN v END) AS p99
         FROM r GROUP BY bucket ORDER BY bucket`,
       params: [since],
     },
@@ -112,6 +125,24 @@ export function queries(dialect: Dialect, window: MetricsWindow, now: number) {
     breakerTransitions: {
       sql: `SELECT timestamp AS at, blob1 AS name, blob2 AS from_state, blob3 AS to_state FROM points
         WHERE index1 = 'breaker' AND timestamp > ? ORDER BY timestamp LIMIT 500`,
+      params: [since],
+    },
+    outbox: {
+      sql: `${ranked("outbox", "double1", [])} SELECT COUNT(*) AS count, MIN(CASE WHEN rn * 100 >= n * 95 THEN v END) AS p95,
+        MAX(v) AS max FROM r`,
+      params: [since],
+    },
+    queues: {
+      sql: `${ranked("queue", "double2", ["blob1"], ["double1", "double3", "double4"])}
+        SELECT blob1 AS queue, COUNT(*) AS batches, SUM(double1) AS messages, SUM(double3) AS retried, SUM(double4) AS dead,
+          MIN(CASE WHEN rn * 100 >= n * 95 THEN v END) AS p95
+        FROM r GROUP BY blob1 ORDER BY blob1`,
+      params: [since],
+    },
+    notifications: {
+      sql: `${ranked("notification", "double1", ["blob1", "blob2"])}
+        SELECT blob1 AS channel, blob2 AS outcome, COUNT(*) AS count, MIN(CASE WHEN rn * 100 >= n * 95 THEN v END) AS p95
+        FROM r GROUP BY blob1, blob2 ORDER BY blob1, blob2`,
       params: [since],
     },
   } satisfies Record<string, Query>;
@@ -132,6 +163,7 @@ export function summarize(window: MetricsWindow, source: MetricsSummary["source"
   const totals = rows.totals[0] ?? {};
   const count = num(totals.count);
   const outcomes = new Map(rows.sagaOutcomes.map((row) => [String(row.outcome), num(row.count)]));
+  const relayed = num(rows.outbox[0]?.count);
   return MetricsSummarySchema.parse({
     window,
     source,
@@ -156,6 +188,7 @@ export function summarize(window: MetricsWindow, source: MetricsSummary["source"
         count: num(row.count),
         errors: num(row.errors),
         p95: num(row.p95),
+        p99: num(row.p99),
       })),
     },
     sagas: {
@@ -169,6 +202,25 @@ export function summarize(window: MetricsWindow, source: MetricsSummary["source"
       name: String(row.name),
       from: row.from_state,
       to: row.to_state,
+    })),
+    outbox: {
+      relayed: relayed,
+      p95AgeMs: relayed > 0 ? num(rows.outbox[0]?.p95) : null,
+      maxAgeMs: relayed > 0 ? num(rows.outbox[0]?.max) : null,
+    },
+    queues: rows.queues.map((row) => ({
+      queue: String(row.queue),
+      batches: num(row.batches),
+      messages: num(row.messages),
+      retried: num(row.retried),
+      deadLettered: num(row.dead),
+      p95DelayMs: num(row.p95),
+    })),
+    notifications: rows.notifications.map((row) => ({
+      channel: String(row.channel),
+      outcome: row.outcome,
+      count: num(row.count),
+      p95Ms: num(row.p95),
     })),
   });
 }

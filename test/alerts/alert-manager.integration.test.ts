@@ -117,6 +117,27 @@ describe("AlertManager", () => {
     await evaluate();
   });
 
+  it("an outbox holding an unconfirmed event older than 5 minutes fires outbox_stale for its service, and resolves once it is gone", async () => {
+    const id = `evt_stale${crypto.randomUUID().replaceAll("-", "").slice(0, 17)}`;
+    await env.ORDERS_DB.prepare(
+      "INSERT INTO outbox (id, type, subject, sequence, envelope, created_at) VALUES (?, 'order.created', ?, 1, '{}', ?)",
+    )
+      .bind(id, `ord_${id}`, Date.now() - 6 * 60_000)
+      .run();
+    await evaluate();
+    const firing = (await listed()).find((a) => a.id === "outbox_stale:shop-orders");
+    expect(firing).toMatchObject({ rule: "outbox_stale", state: "firing" });
+    expect(firing?.summary).toContain("1 unconfirmed event(s)");
+    // The other producers' outboxes are empty: nothing fires for them.
+    expect((await listed()).filter((a) => a.rule === "outbox_stale").map((a) => a.id)).toEqual([
+      "outbox_stale:shop-orders",
+    ]);
+
+    await env.ORDERS_DB.prepare("DELETE FROM outbox WHERE id = ?").bind(id).run();
+    await evaluate();
+    expect((await listed()).find((a) => a.id === "outbox_stale:shop-orders")?.state).toBe("resolved");
+  });
+
   it("lists firing alerts before resolved ones, and refuses a customer", async () => {
     await openBreaker("catalog");
     await evaluate();

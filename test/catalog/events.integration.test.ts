@@ -33,6 +33,8 @@ const relay = () => env.OUTBOX_RELAY.getByName("outbox");
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
+/** An RPC handler is a child span of its caller: events carry the caller's trace id and a span id of their own. */
+const CHILD_SPAN = expect.stringMatching(new RegExp(`^00-${TRACE_ID}-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$`));
 
 const times = <T>(n: number, run: () => T) => Promise.all(Array.from({ length: n }, run));
 
@@ -171,7 +173,7 @@ describe("stock events", () => {
       type: "stock.reserved",
       subject: orderId,
       sequence: 1,
-      traceparent: TRACEPARENT,
+      traceparent: CHILD_SPAN,
       data: { orderId, lines: sorted },
     });
   });
@@ -212,7 +214,7 @@ describe("stock events", () => {
     const events = await waitForLogged(orderId, 2);
     expectValid(events);
     expect(typesAndSequences(events)).toEqual(["1:stock.reserved", "2:stock.committed"]);
-    expect(events[1]).toMatchObject({ traceparent: TRACEPARENT, data: { orderId, lines: sorted } });
+    expect(events[1]).toMatchObject({ traceparent: CHILD_SPAN, data: { orderId, lines: sorted } });
   });
 
   it("release raises stock.released from reserved once of five concurrent calls", async () => {
@@ -255,7 +257,7 @@ describe("stock events", () => {
     const events = await waitForLogged(orderId, 3);
     expectValid(events);
     expect(typesAndSequences(events)).toEqual(["1:stock.reserved", "2:stock.committed", "3:stock.released"]);
-    expect(events[2]).toMatchObject({ traceparent: TRACEPARENT, data: { orderId, from: "committed", lines: sorted } });
+    expect(events[2]).toMatchObject({ traceparent: CHILD_SPAN, data: { orderId, from: "committed", lines: sorted } });
   });
 
   it("a malformed trace in the call context is dropped, not stored", async () => {

@@ -180,7 +180,7 @@ export function reservationRow(orderId: string) {
 
 /** An outbox for repositories used directly (as an RPC call's would be, without a trace). */
 export function testOutbox(): Outbox {
-  return new Outbox(env, "shop-catalog", null);
+  return new Outbox(env, "shop-catalog", { traceparent: null, actor: { type: "system", id: "test" } });
 }
 
 /** The log of shop-events and this service's outbox, as the events tests read them. */

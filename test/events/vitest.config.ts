@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { eventsMigrations, ROOT } from "../support/node-config.ts";
+import { auxWorkersOf, eventsMigrations, ROOT } from "../support/node-config.ts";
 
 /** Where the subscriber stand-in writes what reached the `shop-notifications` queue. */
 const SUBSCRIBER_DB_ID = "00000000-0000-4000-8000-0000000000e1";
@@ -20,14 +20,17 @@ export default defineProject(async () => ({
       miniflare: {
         bindings: { TEST_MIGRATIONS: await eventsMigrations() },
         d1Databases: { SUBSCRIBER_DB: SUBSCRIBER_DB_ID },
-        workers: [
-          {
-            name: "subscriber-stand-in",
-            modules: true,
-            compatibilityDate: "2026-11-01",
-            d1Databases: { DB: SUBSCRIBER_DB_ID },
-            queueConsumers: { "shop-notifications": { maxBatchSize: 25, maxBatchTimeout: 1, maxRetries: 0 } },
-            script: `
+        // What shop-events binds (shop-ops: the MetricsStore for outbox lag and queue batches),
+        // from its wrangler config, and the subscriber stand-in.
+        workers: auxWorkersOf("workers/events/wrangler.toml", {
+          extra: [
+            {
+              name: "subscriber-stand-in",
+              modules: true,
+              compatibilityDate: "2026-11-01",
+              d1Databases: { DB: SUBSCRIBER_DB_ID },
+              queueConsumers: { "shop-notifications": { maxBatchSize: 25, maxBatchTimeout: 1, maxRetries: 0 } },
+              script: `
               export default {
                 async queue(batch, env) {
                   for (const message of batch.messages) {
@@ -39,8 +42,9 @@ export default defineProject(async () => ({
                 },
               };
             `,
-          },
-        ],
+            },
+          ],
+        }),
       },
     }),
   ],

@@ -19,6 +19,8 @@ export default defineProject(async () => ({
           TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
           // Small but not zero, so the tests see the delay grow with the attempts.
           NOTIFICATION_RETRY_BASE_SECONDS: "2",
+          // Consumer fault injection on, as in local dev (faults.integration.test.ts).
+          FAULTS_ENABLED: "true",
         },
         d1Databases: { EVENTS_DB: EVENTS_DB_ID },
         workers: auxWorkersOf("workers/notifications/wrangler.toml"),

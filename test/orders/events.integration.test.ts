@@ -33,6 +33,7 @@ interface Logged {
   subject: string;
   sequence: number;
   traceparent: string | null;
+  actor?: { type: string; id: string };
   data: Record<string, unknown>;
 }
 
@@ -88,6 +89,11 @@ describe("order events", () => {
     });
     expect(events[1]?.data).toEqual({ orderId: order.id, userId: buyer.id, totalCents: 1400, currency: "EUR" });
     for (const event of events) expect(event.traceparent?.split("-")[1]).toBe(TRACE);
+    // Every event of the order, the catalog's and payments' too (through the saga's RPC context),
+    // names the placing user as its actor.
+    const all = await eventsOf(order.id);
+    expect(new Set(all.map((e) => e.source))).toEqual(new Set(["shop-orders", "shop-catalog", "shop-payments"]));
+    for (const event of all) expect(event.actor, event.type).toEqual({ type: "user", id: buyer.id });
   });
 
   it("an order out of stock: created, cancelled with its reason, saga failed; never confirmed", async () => {
@@ -116,7 +122,8 @@ describe("order events", () => {
     const first = (await placeOrder(buyer, [{ productId: product.id, quantity: 1 }])).order;
     const second = (await placeOrder(buyer, [{ productId: product.id, quantity: 1 }])).order;
     expect((await call(`/api/orders/${first.id}/cancel`, { as: buyer, method: "POST" })).status).toBe(200);
-    const shipped = await call(`/api/orders/${second.id}/ship`, { as: admin(), body: { trackingNumber: "TRK-42" } });
+    const operator = admin();
+    const shipped = await call(`/api/orders/${second.id}/ship`, { as: operator, body: { trackingNumber: "TRK-42" } });
     expect(shipped.status).toBe(200);
     const cancelled = await orderEventsUntil(first.id, "order.cancelled");
     expect(cancelled.map((e) => e.type)).toEqual([
@@ -130,7 +137,9 @@ describe("order events", () => {
     expect(shippedEvents.at(-1)).toMatchObject({
       sequence: 4,
       data: { orderId: second.id, userId: buyer.id, trackingNumber: "TRK-42" },
+      actor: { type: "admin", id: operator.id },
     });
+    expect(cancelled[3]?.actor).toEqual({ type: "user", id: buyer.id });
     // Refused changes raise nothing: shipping the cancelled order, cancelling the shipped one.
     expect((await call(`/api/orders/${first.id}/ship`, { as: admin(), body: {} })).status).toBe(409);
     expect((await call(`/api/orders/${second.id}/cancel`, { as: buyer, method: "POST" })).status).toBe(409);
@@ -169,5 +178,7 @@ describe("order events", () => {
     await orderAtRest(orderId);
     const events = await orderEventsUntil(orderId, "order.saga.completed");
     expect(events.map((e) => e.type)).toEqual(["order.created", "order.confirmed", "order.saga.completed"]);
+    // The saga acts for the order's user even when the sweep (the system) started it.
+    expect(events[1]?.actor).toMatchObject({ type: "user" });
   });
 });

@@ -347,5 +347,5 @@ export async function insertPendingOrder(
 
 /** An outbox for repositories used directly; flush it to send what it staged. */
 export function testOutbox(): Outbox {
-  return new Outbox(env, "shop-orders", null);
+  return new Outbox(env, "shop-orders", { traceparent: null, actor: { type: "system", id: "test" } });
 }

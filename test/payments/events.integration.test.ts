@@ -33,6 +33,11 @@ const relay = () => env.OUTBOX_RELAY.getByName("outbox");
 
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const OTHER_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+/** An RPC handler is a child span of its caller: the caller's trace id, a span id of its own. */
+const childOf = (traceparent: string) => {
+  const [, traceId, spanId] = traceparent.split("-");
+  return expect.stringMatching(new RegExp(`^00-${traceId}-(?!${spanId})[0-9a-f]{16}-01$`));
+};
 
 const times = <T>(n: number, run: () => T) => Promise.all(Array.from({ length: n }, run));
 
@@ -69,7 +74,8 @@ describe("authorize", () => {
     expect(await lastSequence(orderId)).toBe(1);
     const events = await waitForLogged(orderId, 1);
     expectAbout(events, payment);
-    expect(events[0]).toMatchObject({ type: "payment.authorized", sequence: 1, traceparent: TRACEPARENT });
+    // The handler's span, a child of the caller's: the caller's trace id, a span id of its own.
+    expect(events[0]).toMatchObject({ type: "payment.authorized", sequence: 1, traceparent: childOf(TRACEPARENT) });
   });
 
   it("a decline raises no payment event, nor do its replay and void", async () => {
@@ -127,7 +133,7 @@ describe("capture and refund", () => {
     const events = await waitForLogged(payment.orderId, 3);
     expectAbout(events, payment);
     expect(typesAndSequences(events)).toEqual(["1:payment.authorized", "2:payment.captured", "3:payment.refunded"]);
-    expect(events.map((e) => e.traceparent)).toEqual([null, TRACEPARENT, OTHER_TRACEPARENT]);
+    expect(events.map((e) => e.traceparent)).toEqual([null, childOf(TRACEPARENT), childOf(OTHER_TRACEPARENT)]);
   });
 });
 

@@ -67,7 +67,7 @@ export async function simAuthorization(reference: string): Promise<SimAuthorizat
 
 /** An outbox for the use cases wired by a test (as an RPC call's would be, without a trace); never flushed unless the test does. */
 export function testOutbox(): Outbox {
-  return new Outbox(env, "shop-payments", null);
+  return new Outbox(env, "shop-payments", { traceparent: null, actor: { type: "system", id: "test" } });
 }
 
 export function ledger(orderId: string): Promise<StoredAttempt[]> {

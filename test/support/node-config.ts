@@ -141,6 +141,8 @@ const AUX_SETUP: Record<string, { bindings?: (keys?: TestKeys) => Record<string,
     outbound: "shop-psp-sim",
   },
   "shop-orders": { bindings: () => ({ FAULTS_ENABLED: "true" }) },
+  // the notifications fault target (a consumer that fails deliveries) is development-only
+  "shop-notifications": { bindings: () => ({ FAULTS_ENABLED: "true" }) },
 };
 
 /**

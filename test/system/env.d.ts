@@ -15,5 +15,7 @@ declare namespace Cloudflare {
     NOTIFICATIONS_DB: D1Database;
     TEST_NOTIFICATIONS_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_NOTIFICATIONS_QUEUE: Queue;
+    /** The tail Worker that collects every Worker's log lines (vitest.config.ts). */
+    LOG_COLLECTOR: Fetcher;
   }
 }

@@ -153,6 +153,37 @@ describe("metrics through the gateway", () => {
     expect(after.p95DurationMs).toEqual(expect.any(Number));
   });
 
+  it("an order's events give a real outbox lag, queue batches and notification sends", async () => {
+    const admin = await registerAndLogin({ role: "admin" });
+    const buyer = await registerAndLogin();
+    const productId = await createProduct(admin.accessToken);
+    const placed = await call("/api/orders", {
+      token: buyer.accessToken,
+      json: { items: [{ productId, quantity: 1 }] },
+      headers: { "idempotency-key": crypto.randomUUID() },
+    });
+    expect(placed.status).toBe(201);
+    // The events reach shop-events (outbox points), both queues' consumers (queue points) and the
+    // sender (notification points) after the answer: ask until the email of the order was counted.
+    let report: MetricsReport | undefined;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const response = await call("/api/admin/metrics?window=15m", { token: admin.accessToken });
+      report = (await response.json()) as MetricsReport;
+      const sent = report.notifications.find((n) => n.channel === "email" && n.outcome === "sent");
+      if (report.outboxLagMs !== null && (sent?.count ?? 0) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(report?.outboxLagMs).toEqual(expect.any(Number));
+    expect(report?.outboxLagMs).toBe(report?.outbox.p95AgeMs);
+    expect(report?.outbox.relayed).toBeGreaterThan(0);
+    const queues = new Map(report?.queues.map((q) => [q.queue, q]));
+    expect(queues.get("shop-events")?.messages).toBeGreaterThan(0);
+    expect(queues.get("shop-notifications")?.messages).toBeGreaterThan(0);
+    expect(report?.notifications).toEqual(
+      expect.arrayContaining([expect.objectContaining({ channel: "email", outcome: "sent" })]),
+    );
+  });
+
   it("refuses an unknown window and a customer", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const customer = await registerAndLogin();

@@ -20,6 +20,32 @@ import {
 } from "../support/node-config.ts";
 
 /**
+ * A tail Worker collecting every Worker's log lines (span lines included): GET /lines?traceId=T
+ * answers the JSON lines of one trace, so a test can rebuild an order's story from the logs.
+ */
+const LOG_COLLECTOR = `
+const lines = [];
+export default {
+  async tail(events) {
+    for (const event of events) {
+      for (const log of event.logs ?? []) {
+        for (const part of log.message ?? []) {
+          if (typeof part !== "string" || !part.startsWith("{")) continue;
+          try { lines.push(JSON.parse(part)); } catch {}
+        }
+      }
+    }
+  },
+  async fetch(request) {
+    const traceId = new URL(request.url).searchParams.get("traceId");
+    return Response.json(lines.filter((line) => line.traceId === traceId));
+  },
+};`;
+
+/** Every Worker's logs go to the collector. */
+const TAILS = { tails: ["log-collector"] };
+
+/**
  * The system as users meet it: the gateway is the main Worker (it hosts the RateLimiter) and every
  * service runs beside it as an auxiliary Worker built by a dry-run deploy, with the payment
  * provider simulator behind payments. The runner binds each service's D1 by the same id to apply
@@ -51,7 +77,11 @@ export default defineProject(async () => {
             TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
             TEST_NOTIFICATIONS_MIGRATIONS: await notificationsMigrations(),
           },
-          // Every service the gateway binds (and the simulator behind payments), from the wrangler configs.
+          ...TAILS,
+          // The runner's handle on the log collector.
+          serviceBindings: { LOG_COLLECTOR: "log-collector" },
+          // Every service the gateway binds (and the simulator behind payments), from the wrangler
+          // configs; each but shop-ops (the metrics store) sends its logs to the collector.
           workers: auxWorkersOf("wrangler.toml", {
             keys,
             settings: {
@@ -59,8 +89,10 @@ export default defineProject(async () => {
               // Short timeouts so that outage tests are quick.
               "shop-payments": { PSP_TIMEOUT_MS: "500" },
               "shop-orders": { ORDER_WAIT_MS: "3000", METRICS_LOCAL: "true" },
-              "shop-notifications": { NOTIFICATION_RETRY_BASE_SECONDS: "0" },
+              "shop-events": { METRICS_LOCAL: "true" },
+              "shop-notifications": { NOTIFICATION_RETRY_BASE_SECONDS: "0", METRICS_LOCAL: "true" },
             },
+            extra: [{ name: "log-collector", modules: true, script: LOG_COLLECTOR, compatibilityDate: "2026-11-01" }],
             overrides: {
               // Few, immediate retries: a poison message reaches the dead-letter queue in seconds.
               "shop-notifications": {
@@ -75,7 +107,9 @@ export default defineProject(async () => {
                 },
               },
             },
-          }),
+          }).map((worker) =>
+            worker.name === "shop-ops" || worker.name === "log-collector" ? worker : { ...worker, ...TAILS },
+          ),
           // The runner's handle on the notifications queue, to deliver a poison message.
           queueProducers: { TEST_NOTIFICATIONS_QUEUE: { queueName: "shop-notifications" } },
         },

@@ -52,6 +52,7 @@ describe("admin seed SQL", () => {
       subject: user.id,
       sequence: 1,
       traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
+      actor: { type: "system", id: "cli" },
       data: { userId: user.id, email: "admin@example.com", name: "Admin", phone: null, role: "admin" },
     });
     expect(db.prepare("SELECT last FROM event_sequences WHERE subject = ?").get(user.id)).toEqual({ last: 1 });

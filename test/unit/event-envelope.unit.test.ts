@@ -77,6 +77,24 @@ describe("parseEvent", () => {
     expect(parseEvent(body)).toEqual({ ok: true, event: body });
   });
 
+  it("keeps the actor who caused the event, and still reads an event stored before events had one", () => {
+    const withActor = parseEvent(
+      envelope("order.created", VALID["order.created"] as Record<string, unknown>, {
+        actor: { type: "admin", id: USER },
+      }),
+    );
+    expect(withActor.ok && withActor.event.actor).toEqual({ type: "admin", id: USER });
+    const old = parseEvent(envelope("order.created", VALID["order.created"] as Record<string, unknown>));
+    expect(old.ok).toBe(true);
+    expect(old.ok && old.event.actor).toBeUndefined();
+    for (const actor of [{ type: "robot", id: "x" }, { type: "user", id: "" }, "usr_1"]) {
+      expect(
+        parseEvent(envelope("order.created", VALID["order.created"] as Record<string, unknown>, { actor })).ok,
+        JSON.stringify(actor),
+      ).toBe(false);
+    }
+  });
+
   it("accepts a null traceparent (an event no request caused)", () => {
     expect(parseEvent(envelope("order.shipped", VALID["order.shipped"] ?? {}, { traceparent: null })).ok).toBe(true);
   });

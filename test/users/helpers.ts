@@ -197,5 +197,5 @@ export async function refreshTokenRow(token: string): Promise<RefreshTokenRow | 
 
 /** An outbox for repositories used directly (as a request's would be, without its trace). */
 export function testOutbox(): Outbox {
-  return new Outbox(env, "shop-users", null);
+  return new Outbox(env, "shop-users", { traceparent: null, actor: { type: "system", id: "test" } });
 }

@@ -161,7 +161,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set faults of the payment provider and of the saga's calls to catalog and payments (only where FAULTS_ENABLED is true, else 404) */
+        /** Set faults of the payment provider, of the saga's calls to catalog and payments, and of the notifications consumer (only where FAULTS_ENABLED is true, else 404) */
         put: operations["setFaults"];
         post?: never;
         delete?: never;
@@ -194,7 +194,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Request rate, errors and latency per route, saga outcomes, breakers, dead letters, over a window */
+        /** Request rate, errors and latency per route, saga outcomes, breakers, outbox lag, queue batches, notification sends and dead letters, over a window */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -542,12 +542,12 @@ export interface components {
             type: "user" | "admin" | "system";
         };
         Alert: {
-            /** @description The rule, and for per-dependency rules the dependency (breaker_open:psp:a) */
+            /** @description The rule, and for per-dependency rules the dependency (breaker_open:psp:a, outbox_stale:shop-orders) */
             id: string;
             lastNotifiedAt: string | null;
             resolvedAt?: string;
             /** @enum {string} */
-            rule: "saga_compensation_failed" | "dead_letters" | "breaker_open" | "error_rate" | "latency_p99" | "health_degraded";
+            rule: "saga_compensation_failed" | "dead_letters" | "breaker_open" | "outbox_stale" | "error_rate" | "latency_p99" | "health_degraded";
             /** @description ISO 8601: when the condition was first seen (before any `for` wait) */
             since: string;
             /** @enum {string} */
@@ -604,6 +604,9 @@ export interface components {
             currentPassword: string;
             newPassword: string;
         };
+        ConsumerFaultSpec: {
+            errorRate?: number;
+        };
         DeadLetter: {
             attempts: number;
             body?: unknown;
@@ -619,6 +622,7 @@ export interface components {
             nextCursor: string | null;
         };
         EventEnvelope: {
+            actor?: components["schemas"]["Actor"];
             data: {
                 [key: string]: unknown;
             };
@@ -653,9 +657,15 @@ export interface components {
          *         "latencyMs": 200
          *       }
          *     }
+         * @example {
+         *       "notifications": {
+         *         "errorRate": 1
+         *       }
+         *     }
          */
         Faults: {
             catalog?: components["schemas"]["RpcFaultSpec"];
+            notifications?: components["schemas"]["ConsumerFaultSpec"];
             payments?: components["schemas"]["RpcFaultSpec"];
         } & {
             [key: string]: {
@@ -733,10 +743,33 @@ export interface components {
                     to: "closed" | "open" | "half_open";
                 }[];
             }[];
-            /** @description dead letters waiting for a redrive */
+            /** @description dead letters waiting for a redrive (now) */
             deadLetters: number;
-            /** @description not measured yet: always null */
+            notifications: {
+                channel: string;
+                count: number;
+                /** @enum {string} */
+                outcome: "sent" | "failed";
+                p95Ms: number;
+            }[];
+            outbox: {
+                maxAgeMs: number | null;
+                /** @description p95 of their age at confirmation; null without any */
+                p95AgeMs: number | null;
+                /** @description events shop-events stored (confirmed) in the window */
+                relayed: number;
+            };
+            /** @description p95 over the window of an event's age when shop-events confirmed it (outbox to bus); null when none was */
             outboxLagMs: number | null;
+            queues: {
+                batches: number;
+                deadLettered: number;
+                messages: number;
+                /** @description p95 over batches of the largest delay since occurredAt */
+                p95DelayMs: number;
+                queue: string;
+                retried: number;
+            }[];
             requests: {
                 byRoute: {
                     count: number;
@@ -760,6 +793,7 @@ export interface components {
                     count: number;
                     errors: number;
                     p95: number;
+                    p99: number;
                 }[];
             };
             sagas: {

@@ -2,6 +2,7 @@ import * as z from "zod";
 import { intVar, listVar, numberVar, readConfig } from "../../shared/src/config";
 import { type AlertRule, AlertRuleSchema } from "../../shared/src/contracts/alerts";
 import type { Breaker } from "../../shared/src/contracts/breaker";
+import type { MetricsSummary } from "../../shared/src/contracts/ops";
 
 /*
  * The alert rules and the firing/repeat/resolve machine, pure: no I/O, tested in Node. The
@@ -13,12 +14,19 @@ export const AlertConfigSchema = z.object({
   ALERT_RULES: listVar().pipe(z.array(AlertRuleSchema)),
   ALERT_EVALUATION_INTERVAL_MS: intVar(1000),
   ALERT_REPEAT_INTERVAL_MS: intVar(1000),
-  /** How long a condition must hold before it fires (breakers, error rate, p99, health). */
+  /** How long a condition must hold before it fires (breakers, health). */
   ALERT_FOR_MS: intVar(0),
   ALERT_ERROR_RATE_MAX: numberVar(0, 1),
   ALERT_P99_MAX_MS: intVar(1),
-  /** Below this many requests in the window, error rate and p99 say nothing. */
+  /**
+   * Error rate and p99 fire only when every one of the last this many whole minutes was over
+   * budget (see `sustained`); that window is their wait, so `ALERT_FOR_MS` does not apply to them.
+   */
+  ALERT_SUSTAINED_MINUTES: intVar(1, { max: 14 }),
+  /** Below this many requests over those minutes, error rate and p99 say nothing. */
   ALERT_MIN_REQUESTS: intVar(1),
+  /** A producing service's outbox holding an unconfirmed event older than this fires `outbox_stale`. */
+  ALERT_OUTBOX_AGE_MAX_MS: intVar(1000),
   ALERT_DEAD_LETTERS_MAX: intVar(0),
   /** A failed delivery's first retry is at most this far off (full jitter, doubling, 10 min cap). */
   ALERT_RETRY_BASE_MS: intVar(1),
@@ -31,14 +39,57 @@ export function alertConfig(env: object): AlertConfig {
   return readConfig(AlertConfigSchema, env);
 }
 
+/** One minute of requests (a bucket of the metrics series). */
+export interface MinuteStats {
+  /** Epoch ms the minute starts. */
+  at: number;
+  count: number;
+  errors: number;
+  p99: number;
+}
+
 /** What the sources said at one evaluation; `null` where a source did not answer. */
 export interface Signals {
+  /** When the signals were gathered (epoch ms): the minutes are counted back from it. */
+  now: number;
   compensationFailed: string[] | null;
   deadLetters: number | null;
   breakers: Breaker[] | null;
-  requests: { count: number; errorRate: number; p99: number | null } | null;
+  /** Requests per minute over the recent window (minutes without requests are absent). */
+  requests: MinuteStats[] | null;
+  /** Each producing service's oldest unconfirmed outbox row (epoch ms; null: empty), or null if it did not answer. */
+  outboxes: Record<string, { pending: number; oldestCreatedAt: number | null } | null> | null;
   /** Each checked service: ok or down. */
   health: Record<string, "ok" | "down"> | null;
+}
+
+/** The per-minute request stats of a metrics summary (its 15-minute window has minute buckets). */
+export function minutesOf(summary: MetricsSummary): MinuteStats[] {
+  return summary.requests.series.map((b) => ({ at: Date.parse(b.at), count: b.count, errors: b.errors, p99: b.p99 }));
+}
+
+/**
+ * "Over budget for N minutes": each of the last N whole minutes (the current, partial minute is
+ * not judged yet) had requests and was over budget, and together they had at least `minRequests`.
+ * Every minute, not the N-minute aggregate: one very bad minute among quiet ones can push the
+ * aggregate over budget, and that is a spike, not the sustained condition this rule pages for
+ * (a spike shows in the metrics; the breaker and saga rules catch outages). A minute without
+ * requests is no evidence, so it does not count as over budget.
+ */
+export function sustained(
+  minutes: readonly MinuteStats[],
+  now: number,
+  n: number,
+  minRequests: number,
+  over: (minute: MinuteStats) => boolean,
+): { active: boolean; judged: MinuteStats[] } {
+  const current = Math.floor(now / 60_000) * 60_000;
+  const wanted = Array.from({ length: n }, (_, i) => current - (n - i) * 60_000);
+  const byStart = new Map(minutes.map((m) => [m.at, m]));
+  const judged = wanted.map((at) => byStart.get(at)).filter((m): m is MinuteStats => m !== undefined);
+  const total = judged.reduce((sum, m) => sum + m.count, 0);
+  const active = judged.length === n && total >= minRequests && judged.every((m) => m.count > 0 && over(m));
+  return { active, judged };
 }
 
 /** One alert's condition now: active or not, or unknown (its source failed: keep the state). */
@@ -79,20 +130,39 @@ export function evaluate(signals: Signals, config: AlertConfig): Observation[] {
       });
     }
   }
+  if (on.has("outbox_stale") && signals.outboxes) {
+    for (const [service, backlog] of Object.entries(signals.outboxes)) {
+      const ageMs = backlog?.oldestCreatedAt == null ? 0 : Math.max(0, signals.now - backlog.oldestCreatedAt);
+      out.push({
+        id: `outbox_stale:${service}`,
+        rule: "outbox_stale",
+        status: backlog === null ? "unknown" : ageMs > config.ALERT_OUTBOX_AGE_MAX_MS ? "active" : "inactive",
+        summary: backlog
+          ? `Outbox of ${service}: ${backlog.pending} unconfirmed event(s), oldest ${Math.round(ageMs / 1000)} s old (threshold ${config.ALERT_OUTBOX_AGE_MAX_MS / 1000} s)`
+          : `Outbox of ${service}: not answering`,
+      });
+    }
+  }
   const r = signals.requests;
-  const enough = r !== null && r.count >= config.ALERT_MIN_REQUESTS;
+  const minutes = config.ALERT_SUSTAINED_MINUTES;
+  const judge = (over: (m: MinuteStats) => boolean) =>
+    r === null ? null : sustained(r, signals.now, minutes, config.ALERT_MIN_REQUESTS, over);
   if (on.has("error_rate")) {
+    const verdict = judge((m) => m.errors / m.count > config.ALERT_ERROR_RATE_MAX);
+    const worst = verdict?.judged.map((m) => `${((m.errors / Math.max(1, m.count)) * 100).toFixed(0)}%`).join(" ");
     one(
       "error_rate",
-      r === null ? null : enough && r.errorRate > config.ALERT_ERROR_RATE_MAX,
-      `Error rate ${r ? (r.errorRate * 100).toFixed(1) : "?"}% over ${r?.count ?? "?"} requests (budget ${(config.ALERT_ERROR_RATE_MAX * 100).toFixed(1)}%)`,
+      verdict === null ? null : verdict.active,
+      `Error rate per minute over the last ${minutes} min: ${worst || "no requests"} (budget ${(config.ALERT_ERROR_RATE_MAX * 100).toFixed(1)}% in every minute)`,
     );
   }
   if (on.has("latency_p99")) {
+    const verdict = judge((m) => m.p99 > config.ALERT_P99_MAX_MS);
+    const each = verdict?.judged.map((m) => `${Math.round(m.p99)}`).join(" ");
     one(
       "latency_p99",
-      r === null ? null : enough && (r.p99 ?? 0) > config.ALERT_P99_MAX_MS,
-      `p99 latency ${r?.p99 ?? "?"} ms over ${r?.count ?? "?"} requests (budget ${config.ALERT_P99_MAX_MS} ms)`,
+      verdict === null ? null : verdict.active,
+      `p99 latency per minute over the last ${minutes} min: ${each ? `${each} ms` : "no requests"} (budget ${config.ALERT_P99_MAX_MS} ms in every minute)`,
     );
   }
   if (on.has("health_degraded")) {
@@ -106,8 +176,17 @@ export function evaluate(signals: Signals, config: AlertConfig): Observation[] {
   return out;
 }
 
-/** The rules that fire as soon as seen; the others wait `ALERT_FOR_MS` (Alertmanager's `for`). */
-const IMMEDIATE: ReadonlySet<AlertRule> = new Set(["saga_compensation_failed", "dead_letters"]);
+/**
+ * The rules that fire as soon as seen; the others wait `ALERT_FOR_MS` (Alertmanager's `for`).
+ * Error rate and p99 judge a window of whole minutes themselves, and an outbox's age is its own wait.
+ */
+const IMMEDIATE: ReadonlySet<AlertRule> = new Set([
+  "saga_compensation_failed",
+  "dead_letters",
+  "outbox_stale",
+  "error_rate",
+  "latency_p99",
+]);
 
 /** An alert as stored. `pending`: seen, not yet held for long enough; never listed or notified. */
 export interface AlertRecord {

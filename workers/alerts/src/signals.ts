@@ -1,7 +1,7 @@
 import type { MetricsSummary } from "../../shared/src/contracts/ops";
 import { createLogger, errorFields } from "../../shared/src/log";
 import type { Result } from "../../shared/src/result";
-import type { Signals } from "./rules";
+import { minutesOf, type Signals } from "./rules";
 
 const log = createLogger({ service: "shop-alerts" });
 
@@ -18,6 +18,14 @@ const HEALTH = {
 } as const satisfies Record<string, (env: Env) => { health(): Promise<unknown> }>;
 
 const HEALTH_TIMEOUT_MS = 5_000;
+
+/** The producing services, whose outboxes `outbox_stale` watches (each answers `outboxBacklog()`). */
+const OUTBOXES = {
+  "shop-users": (env: Env) => env.USERS,
+  "shop-catalog": (env: Env) => env.CATALOG,
+  "shop-payments": (env: Env) => env.PAYMENTS,
+  "shop-orders": (env: Env) => env.ORDERS,
+} as const;
 
 /** A source that throws gives `null`: its rules keep their state instead of resolving. */
 async function ask<T>(source: string, call: () => Promise<T>): Promise<T | null> {
@@ -45,25 +53,29 @@ async function up(call: () => Promise<unknown>): Promise<"ok" | "down"> {
 
 /** Asks every source at once. */
 export async function gatherSignals(env: Env): Promise<Signals> {
-  const [compensationFailed, deadLetters, breakers, summary, health] = await Promise.all([
+  const [compensationFailed, deadLetters, breakers, summary, outboxes, health] = await Promise.all([
     ask("orders", () => env.ORDERS.compensationFailedSagas()),
     ask("events", () => env.EVENTS.waitingDeadLetters()),
     ask("resilience", () => env.RESILIENCE.breakers()),
     ask("ops", async (): Promise<Result<MetricsSummary>> => await env.OPS.metrics("15m")),
+    Promise.all(
+      Object.entries(OUTBOXES).map(async ([name, binding]) => [
+        name,
+        await ask(`${name} outbox`, async () => {
+          const { pending, oldestCreatedAt } = await binding(env).outboxBacklog();
+          return { pending, oldestCreatedAt };
+        }),
+      ]),
+    ),
     Promise.all(Object.entries(HEALTH).map(async ([name, binding]) => [name, await up(() => binding(env).health())])),
   ]);
-  const requests = summary?.ok
-    ? {
-        count: summary.value.requests.count,
-        errorRate: summary.value.requests.errorRate,
-        p99: summary.value.requests.p99,
-      }
-    : null;
   return {
+    now: Date.now(),
     compensationFailed,
     deadLetters,
     breakers,
-    requests,
+    requests: summary?.ok ? minutesOf(summary.value) : null,
+    outboxes: Object.fromEntries(outboxes),
     health: Object.fromEntries(health) as Record<string, "ok" | "down">,
   };
 }

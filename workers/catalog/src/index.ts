@@ -1,9 +1,12 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
+import { Outbox, outboxBacklog } from "../../../queues/outbox";
 import type { CatalogRpc, OrderLine, ProductQuote, StockLevels } from "../../shared/src/contracts/catalog";
-import { type CallContext, traceparentOf } from "../../shared/src/contracts/common";
+import { type CallContext, causeOf, systemActor } from "../../shared/src/contracts/common";
+import type { OutboxBacklog } from "../../shared/src/contracts/events";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import type { Result } from "../../shared/src/result";
+import { span } from "../../shared/src/span";
+import { formatTraceparent, parseTraceparent } from "../../shared/src/trace";
 import * as products from "./products";
 import { CatalogRepository } from "./repository";
 import * as reservations from "./reservations";
@@ -21,24 +24,39 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
     return Promise.resolve(app.fetch(request, this.env, this.ctx));
   }
 
-  #deps(outbox = new Outbox(this.env, "shop-catalog", null)) {
+  #deps(outbox = new Outbox(this.env, "shop-catalog", { traceparent: null, actor: systemActor("shop-catalog") })) {
     return { repo: new CatalogRepository(this.env.DB, outbox) };
   }
 
   /**
-   * Runs a state-changing call with its own outbox (its events carry the caller's trace) and
-   * sends what it staged once the change committed, off the answer's path.
+   * Runs a state-changing call as a span of the caller's trace, with its own outbox (its events
+   * carry the span and the caller's actor), and sends what it staged once the change committed,
+   * off the answer's path.
    */
-  async #changing<T>(
+  #changing<T>(
+    method: string,
     context: CallContext | undefined,
     run: (deps: { repo: CatalogRepository }) => Promise<T>,
   ): Promise<T> {
-    const outbox = new Outbox(this.env, "shop-catalog", traceparentOf(context));
-    try {
-      return await run(this.#deps(outbox));
-    } finally {
-      this.ctx.waitUntil(outbox.flush());
-    }
+    const cause = causeOf(context, "shop-catalog");
+    return span(
+      { service: "shop-catalog", name: `rpc catalog.${method}`, parent: parseTraceparent(cause.traceparent) },
+      async (trace) => {
+        // Events carry this span (a child of the caller's); a call with no trace raises untraced events.
+        const traceparent = cause.traceparent ? formatTraceparent(trace) : null;
+        const outbox = new Outbox(this.env, "shop-catalog", { ...cause, traceparent });
+        try {
+          return await run(this.#deps(outbox));
+        } finally {
+          this.ctx.waitUntil(outbox.flush());
+        }
+      },
+    );
+  }
+
+  /** What the outbox holds unconfirmed (shop-alerts' `outbox_stale`). */
+  outboxBacklog(): Promise<OutboxBacklog> {
+    return outboxBacklog(this.env.DB);
   }
 
   async health(): Promise<ServiceHealth> {
@@ -53,19 +71,19 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
   }
 
   reserve(orderId: string, lines: OrderLine[], context?: CallContext): Promise<Result<{ state: "reserved" }>> {
-    return this.#changing(context, (deps) => reservations.reserve(deps, orderId, lines));
+    return this.#changing("reserve", context, (deps) => reservations.reserve(deps, orderId, lines));
   }
 
   commit(orderId: string, context?: CallContext): Promise<Result<{ state: "committed" }>> {
-    return this.#changing(context, (deps) => reservations.commit(deps, orderId));
+    return this.#changing("commit", context, (deps) => reservations.commit(deps, orderId));
   }
 
   release(orderId: string, context?: CallContext): Promise<Result<{ state: "released" | "none" }>> {
-    return this.#changing(context, (deps) => reservations.release(deps, orderId));
+    return this.#changing("release", context, (deps) => reservations.release(deps, orderId));
   }
 
   returnToStock(orderId: string, context?: CallContext): Promise<Result<{ state: "returned" }>> {
-    return this.#changing(context, (deps) => reservations.returnToStock(deps, orderId));
+    return this.#changing("returnToStock", context, (deps) => reservations.returnToStock(deps, orderId));
   }
 
   stock(productId: string): Promise<Result<StockLevels | null>> {

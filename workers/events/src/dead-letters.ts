@@ -1,5 +1,6 @@
 import { DeadLetterInputSchema } from "../../shared/src/contracts/events";
 import { createLogger, errorFields } from "../../shared/src/log";
+import { recordMetric } from "../../shared/src/metrics";
 import { ok, type Result } from "../../shared/src/result";
 import { parseResult } from "../../shared/src/validation";
 import { EventsRepository } from "./repository";
@@ -15,10 +16,19 @@ export function deadLetterRetryDelay(attempts: number): number {
   return Math.min(3600, 5 * 2 ** Math.max(0, attempts - 1));
 }
 
-/** Messages arriving on a dead-letter queue are stored, each once, and acked. */
-export async function consumeDeadLetters(env: Env, batch: MessageBatch<unknown>): Promise<void> {
+/**
+ * Messages arriving on a dead-letter queue are stored, each once, and acked. The batch is a
+ * `queue` metrics point whose dead letters are the messages stored (README "Metrics").
+ */
+export async function consumeDeadLetters(
+  env: Env,
+  batch: MessageBatch<unknown>,
+  waitUntil?: (promise: Promise<unknown>) => void,
+): Promise<void> {
   const repo = new EventsRepository(env.DB);
   const queue = DEAD_LETTER_QUEUES[batch.queue] ?? batch.queue;
+  let stored = 0;
+  let retried = 0;
   for (const message of batch.messages) {
     try {
       await repo.recordDeadLetter(
@@ -32,12 +42,23 @@ export async function consumeDeadLetters(env: Env, batch: MessageBatch<unknown>)
         new Date().toISOString(),
       );
       message.ack();
+      stored += 1;
       log().warn("dead letter stored", { queue, messageId: message.id });
     } catch (error) {
       log().error("dead letter not stored; retrying", { queue, messageId: message.id, ...errorFields(error) });
       message.retry({ delaySeconds: deadLetterRetryDelay(message.attempts) });
+      retried += 1;
     }
   }
+  recordMetric(env, waitUntil, {
+    kind: "queue",
+    queue: batch.queue,
+    consumer: "shop-events",
+    messages: batch.messages.length,
+    maxDelayMs: 0,
+    retried,
+    deadLettered: stored,
+  });
 }
 
 /** A consumer recording a message it cannot read (RPC input: bad input is a `validation_failed` value). */

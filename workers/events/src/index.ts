@@ -19,8 +19,9 @@ export default class EventsService extends WorkerEntrypoint<Env> {
   }
 
   override async queue(batch: MessageBatch<unknown>): Promise<void> {
-    if (batch.queue in DEAD_LETTER_QUEUES) await consumeDeadLetters(this.env, batch);
-    else await consumeBus(this.env, batch);
+    const waitUntil = (promise: Promise<unknown>) => this.ctx.waitUntil(promise);
+    if (batch.queue in DEAD_LETTER_QUEUES) await consumeDeadLetters(this.env, batch, waitUntil);
+    else await consumeBus(this.env, batch, waitUntil);
   }
 
   async health(): Promise<ServiceHealth> {

@@ -26,6 +26,7 @@ export async function replay(env: Env, input: ReplayInput): Promise<{ replayed: 
     await publish(
       queue,
       rows.map((r) => JSON.parse(r.envelope) as Envelope),
+      { service: "shop-events", queue: SUBSCRIPTIONS[input.subscriber].queue },
     );
     replayed += rows.length;
     const last = rows[rows.length - 1];

@@ -7,9 +7,11 @@ import type { EventType, Subscriber } from "../../shared/src/contracts/events";
 export const SUBSCRIPTIONS = {
   notifications: {
     binding: "NOTIFICATIONS_QUEUE",
+    /** The queue's name (for log lines; the binding does not know it). */
+    queue: "shop-notifications",
     types: ["user.created", "user.updated", "order.confirmed", "order.cancelled", "order.shipped"],
   },
-} as const satisfies Record<Subscriber, { binding: keyof Env; types: readonly EventType[] }>;
+} as const satisfies Record<Subscriber, { binding: keyof Env; queue: string; types: readonly EventType[] }>;
 
 export function subscribersOf(type: EventType): Subscriber[] {
   return (Object.keys(SUBSCRIPTIONS) as Subscriber[]).filter((name) =>

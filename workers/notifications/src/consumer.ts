@@ -1,7 +1,12 @@
-import { consume, DONE, later, type Outcome } from "../../../queues/consume";
+import { type CatchAll, consume, DONE, type Handlers, later, type Outcome } from "../../../queues/consume";
+import { faultsEnabled } from "../../shared/src/config";
 import type { Envelope } from "../../shared/src/contracts/events";
+import type { ConsumerFaults } from "../../shared/src/contracts/faults";
+import { drawRpcFault } from "../../shared/src/faults";
 import { createLogger, errorFields, type Logger } from "../../shared/src/log";
-import { childTrace } from "../../shared/src/trace";
+import { type MetricsBindings, recordMetric } from "../../shared/src/metrics";
+import { span } from "../../shared/src/span";
+import { childTrace, formatTraceparent, type TraceContext } from "../../shared/src/trace";
 import { notificationsConfig, retryDelaySeconds } from "./config";
 import { NotificationsRepository } from "./repository";
 import { IDEMPOTENT_CHANNELS, type Outgoing, type Sender, senderFor } from "./sender";
@@ -24,25 +29,65 @@ export interface ConsumerDeps {
   repo: NotificationsRepository;
   sender: Sender;
   now: () => number;
+  /** Where each send's `notification` metrics point goes (none in some tests). */
+  metrics?: { env: MetricsBindings; waitUntil: ((promise: Promise<unknown>) => void) | undefined };
+}
+
+/**
+ * Hands one message to its provider as a span of the consuming message's span (the provider gets
+ * it as `traceparent`), and records a `notification` metrics point: channel, outcome, duration.
+ */
+async function send(deps: ConsumerDeps, message: Outgoing, parent: TraceContext | undefined): Promise<void> {
+  const started = Date.now();
+  let outcome: "sent" | "failed" = "failed";
+  try {
+    await span(
+      {
+        service: SERVICE,
+        name: `send ${message.channel}`,
+        parent,
+        fields: { notificationId: message.notificationId, channel: message.channel },
+      },
+      (trace) => deps.sender.send({ ...message, traceparent: formatTraceparent(trace) }),
+    );
+    outcome = "sent";
+  } finally {
+    if (deps.metrics) {
+      recordMetric(deps.metrics.env, deps.metrics.waitUntil, {
+        kind: "notification",
+        channel: message.channel,
+        outcome,
+        durationMs: Math.max(0, Date.now() - started),
+      });
+    }
+  }
 }
 
 type UserEvent = Envelope<"user.created"> | Envelope<"user.updated">;
 type OrderEvent = Envelope<"order.confirmed"> | Envelope<"order.cancelled"> | Envelope<"order.shipped">;
 
-export async function consumeNotifications(env: Env, batch: MessageBatch<unknown>): Promise<void> {
+export async function consumeNotifications(
+  env: Env,
+  batch: MessageBatch<unknown>,
+  waitUntil?: (promise: Promise<unknown>) => void,
+): Promise<void> {
   const config = notificationsConfig(env);
   const repo = new NotificationsRepository(env.DB);
+  const metrics = { env, waitUntil };
   // A bad sender setting fails the batch before anything is recorded: every message is retried.
-  const deps: ConsumerDeps = { repo, sender: senderFor(env, repo), now: Date.now };
+  const deps: ConsumerDeps = { repo, sender: senderFor(env, repo), now: Date.now, metrics };
+  const handlers: Handlers = {
+    "user.created": (event, log, trace) => onUserEvent(deps, event, log, trace),
+    "user.updated": (event, log, trace) => onUserEvent(deps, event, log, trace),
+    "order.confirmed": (event, log, trace) => onOrderEvent(deps, event, log, trace),
+    "order.cancelled": (event, log, trace) => onOrderEvent(deps, event, log, trace),
+    "order.shipped": (event, log, trace) => onOrderEvent(deps, event, log, trace),
+  };
+  const faults: ConsumerFaults = faultsEnabled(env) ? await repo.consumerFaults() : {};
   await consume(batch, {
     service: SERVICE,
-    handlers: {
-      "user.created": (event, log) => onUserEvent(deps, event, log),
-      "user.updated": (event, log) => onUserEvent(deps, event, log),
-      "order.confirmed": (event, log) => onOrderEvent(deps, event, log),
-      "order.cancelled": (event, log) => onOrderEvent(deps, event, log),
-      "order.shipped": (event, log) => onOrderEvent(deps, event, log),
-    },
+    metrics,
+    handlers: faults.notifications ? withFault(handlers, faults) : handlers,
     onInvalid: async (message, issues) => {
       const recorded = await env.EVENTS.recordDeadLetter({
         queue: batch.queue,
@@ -59,8 +104,28 @@ export async function consumeNotifications(env: Env, batch: MessageBatch<unknown
   await sweepInbox(repo, deps.now() - config.inboxRetentionDays * 86_400_000);
 }
 
+/**
+ * Injected faults (development only): a share of deliveries fails before anything is done, so the
+ * message is retried, and one that fails every retry goes to the dead-letter queue like any other.
+ */
+function withFault(handlers: Handlers, faults: ConsumerFaults): CatchAll {
+  return async (event, log, trace) => {
+    const handler = handlers[event.type] as CatchAll | undefined;
+    if (!handler) return DONE;
+    if (drawRpcFault({ errorRate: faults.notifications?.errorRate }).outcome === "error") {
+      throw new Error("injected fault: the notifications consumer failed");
+    }
+    return handler(event, log, trace);
+  };
+}
+
 /** The directory learns the user (unless it knows a newer version); user.created says welcome. */
-export async function onUserEvent(deps: ConsumerDeps, event: UserEvent, log: Logger): Promise<Outcome> {
+export async function onUserEvent(
+  deps: ConsumerDeps,
+  event: UserEvent,
+  log: Logger,
+  trace?: TraceContext,
+): Promise<Outcome> {
   if (!(await deps.repo.seen(event.id))) {
     const { userId, email, name, phone, role } = event.data;
     const stored = await deps.repo.contact(userId);
@@ -77,18 +142,23 @@ export async function onUserEvent(deps: ConsumerDeps, event: UserEvent, log: Log
       deps.now(),
     );
   }
-  return deliver(deps, event.id, log);
+  return deliver(deps, event.id, log, trace);
 }
 
 /** An order's message goes to its user's current contact; a user not known yet means later. */
-export async function onOrderEvent(deps: ConsumerDeps, event: OrderEvent, log: Logger): Promise<Outcome> {
+export async function onOrderEvent(
+  deps: ConsumerDeps,
+  event: OrderEvent,
+  log: Logger,
+  trace?: TraceContext,
+): Promise<Outcome> {
   if (!(await deps.repo.seen(event.id))) {
     const { userId, orderId } = event.data;
     const contact = await deps.repo.contact(userId);
     if (!contact) return later(`unknown user ${userId}: no user.created seen yet`);
     await deps.repo.record({ event, userId, orderId, messages: messagesFor(event, contact) }, deps.now());
   }
-  return deliver(deps, event.id, log);
+  return deliver(deps, event.id, log, trace);
 }
 
 /**
@@ -97,12 +167,17 @@ export async function onOrderEvent(deps: ConsumerDeps, event: OrderEvent, log: L
  * expired, and sends it then). Email is exactly once (its provider dedups by our id, so a send
  * may be repeated); SMS at most once (see `sendAtMostOnce`).
  */
-export async function deliver(deps: ConsumerDeps, eventId: string, log: Logger): Promise<Outcome> {
+export async function deliver(
+  deps: ConsumerDeps,
+  eventId: string,
+  log: Logger,
+  trace?: TraceContext,
+): Promise<Outcome> {
   let busy = 0;
   for (const message of await deps.repo.unsent(eventId)) {
     const claimed = IDEMPOTENT_CHANNELS.has(message.channel)
-      ? await sendExactlyOnce(deps, eventId, message, log)
-      : await sendAtMostOnce(deps, eventId, message, log);
+      ? await sendExactlyOnce(deps, eventId, message, log, trace)
+      : await sendAtMostOnce(deps, eventId, message, log, trace);
     if (!claimed) busy += 1;
   }
   return busy > 0 ? later(`${busy} message(s) of ${eventId} being sent by another delivery`) : DONE;
@@ -113,11 +188,17 @@ export async function deliver(deps: ConsumerDeps, eventId: string, log: Logger):
  * a failed mark throws too, and the resend after the claim expires carries the same idempotency
  * key, so the provider sends it once. Returns false when another delivery holds the claim.
  */
-async function sendExactlyOnce(deps: ConsumerDeps, eventId: string, message: Outgoing, log: Logger): Promise<boolean> {
+async function sendExactlyOnce(
+  deps: ConsumerDeps,
+  eventId: string,
+  message: Outgoing,
+  log: Logger,
+  trace: TraceContext | undefined,
+): Promise<boolean> {
   const now = deps.now();
   if (!(await deps.repo.claim(message.notificationId, now + CLAIM_MS, now))) return false;
   try {
-    await deps.sender.send(message);
+    await send(deps, message, trace);
   } catch (error) {
     await deps.repo.release(message.notificationId).catch((releaseError: unknown) => {
       log.error("could not release a claim; it expires by itself", {
@@ -137,11 +218,17 @@ async function sendExactlyOnce(deps: ConsumerDeps, eventId: string, message: Out
  * sends it again. A send that fails is recorded as failed and logged, never retried (it may have
  * gone out: the provider cannot tell us). Returns false when another delivery holds the claim.
  */
-async function sendAtMostOnce(deps: ConsumerDeps, eventId: string, message: Outgoing, log: Logger): Promise<boolean> {
+async function sendAtMostOnce(
+  deps: ConsumerDeps,
+  eventId: string,
+  message: Outgoing,
+  log: Logger,
+  trace: TraceContext | undefined,
+): Promise<boolean> {
   // Lost to another delivery: it is sent (or failed) already, and the next look finds it so.
   if (!(await deps.repo.claimAsSent(message.notificationId, deps.now()))) return false;
   try {
-    await deps.sender.send(message);
+    await send(deps, message, trace);
   } catch (error) {
     log.error("notification failed; sent at most once, so it is not retried", {
       eventId,

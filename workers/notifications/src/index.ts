@@ -1,5 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { faultsEnabled } from "../../shared/src/config";
 import { OperatorEmailSchema } from "../../shared/src/contracts/alerts";
+import { type ConsumerFaults, ConsumerFaultsSchema } from "../../shared/src/contracts/faults";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import { errorFields } from "../../shared/src/log";
 import { fail, ok, type Result } from "../../shared/src/result";
@@ -20,7 +22,7 @@ export default class NotificationsService extends WorkerEntrypoint<Env> {
   }
 
   override async queue(batch: MessageBatch<unknown>): Promise<void> {
-    await consumeNotifications(this.env, batch);
+    await consumeNotifications(this.env, batch, (promise) => this.ctx.waitUntil(promise));
   }
 
   /**
@@ -45,6 +47,15 @@ export default class NotificationsService extends WorkerEntrypoint<Env> {
       console.error(JSON.stringify({ level: "error", message: "operator email failed", ...errorFields(error) }));
       return fail("bad_gateway", "The email provider did not accept the message.");
     }
+  }
+
+  /** Faults of the consumer (only where FAULTS_ENABLED = "true"; elsewhere the feature does not exist). */
+  async setFaults(faults: unknown): Promise<Result<ConsumerFaults>> {
+    if (!faultsEnabled(this.env)) return fail("not_found", "Faults cannot be set here.");
+    const checked = parseResult(ConsumerFaultsSchema, faults);
+    if (!checked.ok) return checked;
+    const repo = new NotificationsRepository(this.env.DB);
+    return ok(await repo.updateConsumerFaults(checked.value, new Date().toISOString()));
   }
 
   async health(): Promise<ServiceHealth> {

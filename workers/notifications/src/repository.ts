@@ -1,3 +1,4 @@
+import type { ConsumerFaultSpec, ConsumerFaults } from "../../shared/src/contracts/faults";
 import type { Notification } from "../../shared/src/contracts/notifications";
 import { encodeCursor } from "../../shared/src/cursor";
 import { newId } from "../../shared/src/ids";
@@ -258,5 +259,28 @@ export class NotificationsRepository {
       .bind(cutoff, limit)
       .run();
     return result.meta.changes;
+  }
+
+  /** Injected faults of the consumer (development only). */
+  async consumerFaults(): Promise<ConsumerFaults> {
+    const rows = await this.db
+      .prepare("SELECT target, spec FROM faults")
+      .all<{ target: "notifications"; spec: string }>();
+    return Object.fromEntries(rows.results.map((r) => [r.target, JSON.parse(r.spec) as ConsumerFaultSpec]));
+  }
+
+  /** Each target given replaces its spec; a zero rate (or `{}`) clears it. */
+  async updateConsumerFaults(update: ConsumerFaults, now: string): Promise<ConsumerFaults> {
+    const statements = Object.entries(update).map(([target, spec]) =>
+      (spec?.errorRate ?? 0) > 0
+        ? this.db
+            .prepare(
+              "INSERT INTO faults (target, spec, updated_at) VALUES (?, ?, ?) ON CONFLICT (target) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
+            )
+            .bind(target, JSON.stringify(spec), now)
+        : this.db.prepare("DELETE FROM faults WHERE target = ?").bind(target),
+    );
+    if (statements.length > 0) await this.db.batch(statements);
+    return this.consumerFaults();
   }
 }

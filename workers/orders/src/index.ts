@@ -1,6 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
+import { Outbox, outboxBacklog } from "../../../queues/outbox";
 import { faultsEnabled } from "../../shared/src/config";
+import { systemActor } from "../../shared/src/contracts/common";
+import type { OutboxBacklog } from "../../shared/src/contracts/events";
 import { type RpcFaults, RpcFaultsSchema } from "../../shared/src/contracts/faults";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import { fail, type Result } from "../../shared/src/result";
@@ -27,9 +29,17 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
 
   /** The orders whose saga is in compensation_failed (up to 100, newest first): shop-alerts asks. */
   async compensationFailedSagas(): Promise<string[]> {
-    const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));
+    const repo = new OrdersRepository(
+      this.env.DB,
+      new Outbox(this.env, "shop-orders", { traceparent: null, actor: systemActor("shop-orders") }),
+    );
     const page = await repo.listSagas({ state: "compensation_failed", limit: 100 });
     return page.items.map((item) => item.orderId);
+  }
+
+  /** What the outbox holds unconfirmed (shop-alerts' `outbox_stale`). */
+  outboxBacklog(): Promise<OutboxBacklog> {
+    return outboxBacklog(this.env.DB);
   }
 
   /** Faults for the saga's calls to catalog and payments (only where FAULTS_ENABLED = "true"). */
@@ -38,7 +48,10 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
     if (!faultsEnabled(this.env)) return fail("not_found", "Faults cannot be set here.");
     const checked = parseResult(RpcFaultsSchema, faults);
     if (!checked.ok) return checked;
-    const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));
+    const repo = new OrdersRepository(
+      this.env.DB,
+      new Outbox(this.env, "shop-orders", { traceparent: null, actor: systemActor("shop-orders") }),
+    );
     return { ok: true, value: await repo.updateRpcFaults(checked.value, new Date().toISOString()) };
   }
 }

@@ -1,4 +1,5 @@
 import type { CatalogRpc } from "../../shared/src/contracts/catalog";
+import type { Actor } from "../../shared/src/contracts/common";
 import { MAX_ORDER_TOTAL_CENTS } from "../../shared/src/contracts/common";
 import type { Order, PlaceOrder, SagaView } from "../../shared/src/contracts/orders";
 import type { Identity } from "../../shared/src/identity";
@@ -22,6 +23,8 @@ export interface PlaceOrderDeps {
   waitMs: number;
   /** The W3C trace context of the request: the order's events and saga calls carry it. */
   traceparent: string | null;
+  /** Who places the order (the verified identity): the saga stores it for its calls and events. */
+  actor?: Actor;
   now?: () => Date;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -134,6 +137,7 @@ export async function placeOrder(
       amountCents: totalCents,
       currency,
       traceparent: deps.traceparent,
+      ...(deps.actor ? { actor: deps.actor } : {}),
     });
     view = await deps.saga.awaitEnd(orderId, deps.waitMs);
   } catch (error) {

@@ -1,10 +1,12 @@
 import * as z from "zod";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
-import { pagedQuerySchema } from "../../shared/src/contracts/common";
+import type { CatalogRpc } from "../../shared/src/contracts/catalog";
+import { actorOf, pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
 import { requireAdmin, requireIdentity, serviceApp } from "../../shared/src/http";
 import { ProblemException } from "../../shared/src/problem";
 import { unwrap } from "../../shared/src/result";
+import { span } from "../../shared/src/span";
 import { formatTraceparent } from "../../shared/src/trace";
 import { parseOrThrow, readBody } from "../../shared/src/validation";
 import { ordersConfig } from "./config";
@@ -37,18 +39,37 @@ export const app = serviceApp<OrdersApp>("shop-orders", { use: [withOutbox("shop
     const input = await readBody(c.req.raw, PlaceOrderSchema);
     c.executionCtx.waitUntil(c.env.SWEEPER.getByName("sweeper").ensureScheduled());
     const log = c.get("log");
+    const trace = c.get("trace");
+    // Calls out of this request are spans of it: the catalog's quote, and the saga object's start
+    // (whose plan carries that span, so every step of the saga is its descendant) and wait.
+    const call = <T>(name: string, fn: (traceparent: string) => Promise<T>, fields?: Record<string, unknown>) =>
+      span({ service: "shop-orders", name, parent: trace, fields }, (t) => fn(formatTraceparent(t)));
     const result = unwrap(
       await placeOrder(
         {
           repo: repository(c),
-          catalog: c.env.CATALOG,
-          traceparent: formatTraceparent(c.get("trace")),
+          catalog: {
+            quote: (ids) => {
+              const catalog: Pick<CatalogRpc, "quote"> = c.env.CATALOG;
+              return call("rpc catalog.quote", () => catalog.quote(ids));
+            },
+          },
+          traceparent: formatTraceparent(trace),
+          actor: actorOf(identity),
           saga: {
             start: async (plan) => {
-              await c.env.ORDER_SAGA.getByName(plan.orderId).start(plan);
+              await call(
+                "do OrderSaga.start",
+                (traceparent) => c.env.ORDER_SAGA.getByName(plan.orderId).start({ ...plan, traceparent }),
+                { orderId: plan.orderId },
+              );
             },
             awaitEnd: async (orderId, timeoutMs) => {
-              const view = await c.env.ORDER_SAGA.getByName(orderId).awaitEnd(timeoutMs);
+              const view = await call(
+                "do OrderSaga.awaitEnd",
+                () => c.env.ORDER_SAGA.getByName(orderId).awaitEnd(timeoutMs),
+                { orderId },
+              );
               if (!view) throw new Error("the saga has not started");
               return view;
             },

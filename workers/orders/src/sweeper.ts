@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { Outbox } from "../../../queues/outbox";
+import { systemActor } from "../../shared/src/contracts/common";
 import { createLogger, errorFields } from "../../shared/src/log";
 import { ordersConfig } from "./config";
 import { OrdersRepository } from "./repository";
@@ -44,7 +45,10 @@ export class OrderSweeper extends DurableObject<Env> {
   async sweep(): Promise<{ started: string[]; refunded: string[]; failed: string[]; forgottenKeys: number }> {
     const config = ordersConfig(this.env);
     // The sweep's own writes raise no events; it only reads and starts sagas.
-    const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));
+    const repo = new OrdersRepository(
+      this.env.DB,
+      new Outbox(this.env, "shop-orders", { traceparent: null, actor: systemActor("shop-orders/sweeper") }),
+    );
     const olderThan = new Date(Date.now() - config.SWEEP_PENDING_AFTER_MS).toISOString();
     const started: string[] = [];
     const refunded: string[] = [];

@@ -1,5 +1,6 @@
 import { Outbox } from "../../../queues/outbox";
 import { BreakerClient } from "../../shared/src/breaker-client";
+import { systemActor } from "../../shared/src/contracts/common";
 import { parseTraceparent } from "../../shared/src/trace";
 import { Balancer } from "./balancer";
 import { type ProviderEndpoint, paymentsConfig, providerApiKey } from "./config";
@@ -18,7 +19,7 @@ let balancer: Balancer<ProviderEndpoint> | undefined;
  */
 export function deps(
   env: Env,
-  outbox = new Outbox(env, "shop-payments", null),
+  outbox = new Outbox(env, "shop-payments", { traceparent: null, actor: systemActor("shop-payments") }),
   traceparent: string | null = null,
 ): PaymentsDeps {
   const config = paymentsConfig(env);

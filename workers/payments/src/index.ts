@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
-import { type CallContext, OrderIdSchema, traceparentOf } from "../../shared/src/contracts/common";
+import { Outbox, outboxBacklog } from "../../../queues/outbox";
+import { type CallContext, causeOf, OrderIdSchema } from "../../shared/src/contracts/common";
+import type { OutboxBacklog } from "../../shared/src/contracts/events";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import {
   type AuthorizeInput,
@@ -12,6 +13,8 @@ import {
 } from "../../shared/src/contracts/payments";
 import { problemResponse } from "../../shared/src/problem";
 import { fail, ok, type Result } from "../../shared/src/result";
+import { span } from "../../shared/src/span";
+import { formatTraceparent, parseTraceparent } from "../../shared/src/trace";
 import { parseResult } from "../../shared/src/validation";
 import { paymentsConfig } from "./config";
 import { deps } from "./deps";
@@ -32,16 +35,34 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
   }
 
   /**
-   * Runs a state-changing call with its own outbox (its events carry the caller's trace) and
-   * sends what it staged once the change committed, off the answer's path.
+   * Runs a state-changing call as a span of the caller's trace, with its own outbox (its events
+   * carry the span and the caller's actor; provider calls are child spans), and sends what it
+   * staged once the change committed, off the answer's path.
    */
-  async #changing<T>(context: CallContext | undefined, run: (deps: payments.PaymentsDeps) => Promise<T>): Promise<T> {
-    const outbox = new Outbox(this.env, "shop-payments", traceparentOf(context));
-    try {
-      return await run(deps(this.env, outbox, traceparentOf(context)));
-    } finally {
-      this.ctx.waitUntil(outbox.flush());
-    }
+  #changing<T>(
+    method: string,
+    context: CallContext | undefined,
+    run: (deps: payments.PaymentsDeps) => Promise<T>,
+  ): Promise<T> {
+    const cause = causeOf(context, "shop-payments");
+    return span(
+      { service: "shop-payments", name: `rpc payments.${method}`, parent: parseTraceparent(cause.traceparent) },
+      async (trace) => {
+        // Events carry this span (a child of the caller's); a call with no trace raises untraced events.
+        const traceparent = cause.traceparent ? formatTraceparent(trace) : null;
+        const outbox = new Outbox(this.env, "shop-payments", { ...cause, traceparent });
+        try {
+          return await run(deps(this.env, outbox, traceparent));
+        } finally {
+          this.ctx.waitUntil(outbox.flush());
+        }
+      },
+    );
+  }
+
+  /** What the outbox holds unconfirmed (shop-alerts' `outbox_stale`). */
+  outboxBacklog(): Promise<OutboxBacklog> {
+    return outboxBacklog(this.env.DB);
   }
 
   async health(): Promise<ServiceHealth> {
@@ -53,22 +74,22 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
 
   async authorize(input: AuthorizeInput, context?: CallContext): Promise<Result<Payment>> {
     const checked = parseResult(AuthorizeInputSchema, input);
-    return checked.ok ? this.#changing(context, (d) => payments.authorize(d, checked.value)) : checked;
+    return checked.ok ? this.#changing("authorize", context, (d) => payments.authorize(d, checked.value)) : checked;
   }
 
   async capture(orderId: string, context?: CallContext): Promise<Result<Payment>> {
     const checked = parseResult(OrderIdSchema, orderId);
-    return checked.ok ? this.#changing(context, (d) => payments.capture(d, checked.value)) : checked;
+    return checked.ok ? this.#changing("capture", context, (d) => payments.capture(d, checked.value)) : checked;
   }
 
   async void(orderId: string, context?: CallContext): Promise<Result<Payment | null>> {
     const checked = parseResult(OrderIdSchema, orderId);
-    return checked.ok ? this.#changing(context, (d) => payments.voidPayment(d, checked.value)) : checked;
+    return checked.ok ? this.#changing("void", context, (d) => payments.voidPayment(d, checked.value)) : checked;
   }
 
   async refund(orderId: string, context?: CallContext): Promise<Result<Payment>> {
     const checked = parseResult(OrderIdSchema, orderId);
-    return checked.ok ? this.#changing(context, (d) => payments.refund(d, checked.value)) : checked;
+    return checked.ok ? this.#changing("refund", context, (d) => payments.refund(d, checked.value)) : checked;
   }
 
   async payment(orderId: string): Promise<Result<Payment | null>> {

@@ -3,10 +3,10 @@ import type { BreakerTrace } from "../../shared/src/breaker-client";
 import type { BreakerState } from "../../shared/src/contracts/breaker";
 import { type Faults, FaultsSchema } from "../../shared/src/contracts/payments";
 import { type ErrorCode, isTransient } from "../../shared/src/errors";
-import { createLogger } from "../../shared/src/log";
 import { fail, ok, type Result } from "../../shared/src/result";
 import { type BackoffPolicy, fullJitterDelay } from "../../shared/src/retry";
-import { childTrace, formatTraceparent, type TraceContext } from "../../shared/src/trace";
+import { span } from "../../shared/src/span";
+import { formatTraceparent, type TraceContext } from "../../shared/src/trace";
 import type { Balancer } from "./balancer";
 import type { ProviderEndpoint } from "./config";
 
@@ -89,8 +89,6 @@ interface HttpRequest {
 }
 
 export const breakerName = (endpoint: string) => `psp:${endpoint}`;
-
-const log = createLogger({ service: "shop-payments" });
 
 export class ProviderClient {
   readonly #options: Required<Omit<ProviderClientOptions, "backoff" | "parent">> & {
@@ -181,27 +179,31 @@ export class ProviderClient {
     return { result: fail(code, detail), attempts };
   }
 
-  /** One HTTP call; every failure becomes a result (transient or not, by the status). */
-  async #send(endpoint: ProviderEndpoint, request: HttpRequest): Promise<Result<unknown>> {
-    const { balancer, timeoutMs, parent } = this.#options;
+  /** One HTTP call, a span of the caller's trace; every failure becomes a result (transient or not, by the status). */
+  #send(endpoint: ProviderEndpoint, request: HttpRequest): Promise<Result<unknown>> {
+    const { balancer, parent } = this.#options;
     const done = balancer.begin(endpoint.name);
-    const span = childTrace(parent);
-    const startedAt = Date.now();
-    let status: number | null = null;
+    const fields = { endpoint: endpoint.name, method: request.method, path: request.path.split("?")[0] };
+    return span({ service: "shop-payments", name: "provider call", parent, fields }, (trace) =>
+      this.#exchange(endpoint, request, trace),
+    ).finally(done);
+  }
+
+  async #exchange(endpoint: ProviderEndpoint, request: HttpRequest, trace: TraceContext): Promise<Result<unknown>> {
+    const { timeoutMs } = this.#options;
     try {
       const response = await this.#options.fetch(`${endpoint.url}${request.path}`, {
         method: request.method,
         headers: {
           accept: "application/json",
           authorization: `Bearer ${this.#options.apiKey}`,
-          traceparent: formatTraceparent(span),
+          traceparent: formatTraceparent(trace),
           ...(request.body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await response.text();
-      status = response.status;
       if (response.ok) {
         try {
           return ok(JSON.parse(text) as unknown);
@@ -216,19 +218,6 @@ export class ProviderClient {
         return fail("timeout", `${endpoint.name} did not answer within ${timeoutMs} ms.`);
       }
       return fail("unavailable", `${endpoint.name} is unreachable: ${error instanceof Error ? error.message : error}`);
-    } finally {
-      done();
-      // One span per provider call: enough to place it in the order's trace from the logs.
-      log.info("provider call", {
-        traceId: span.traceId,
-        spanId: span.spanId,
-        parentSpanId: parent?.spanId ?? null,
-        durationMs: Date.now() - startedAt,
-        endpoint: endpoint.name,
-        method: request.method,
-        path: request.path.split("?")[0],
-        status,
-      });
     }
   }
 }

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { Outbox } from "../../../queues/outbox";
+import { systemActor } from "../../shared/src/contracts/common";
 import { createLogger, errorFields } from "../../shared/src/log";
 import { deps } from "./deps";
 import { recheckVoid } from "./payments";
@@ -26,7 +27,11 @@ export class VoidReconciler extends DurableObject<Env> {
 
   /** One run over the due checks; returns what it did. */
   async run(now = Date.now()): Promise<{ checked: string[]; voided: string[]; failed: string[] }> {
-    const outbox = new Outbox(this.env, "shop-payments", null);
+    // A timer acts on its own: its events' actor is the system.
+    const outbox = new Outbox(this.env, "shop-payments", {
+      traceparent: null,
+      actor: systemActor("shop-payments/void-reconciler"),
+    });
     const d = deps(this.env, outbox);
     const checked: string[] = [];
     const voided: string[] = [];

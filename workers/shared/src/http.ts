@@ -4,7 +4,8 @@ import { HTTPException } from "hono/http-exception";
 import { type Identity, REQUEST_ID_HEADER, readIdentity } from "./identity";
 import { createLogger, errorFields, type Logger } from "./log";
 import { codeForStatus, ProblemException, problemResponse } from "./problem";
-import { childTrace, formatTraceparent, parseTraceparent, type TraceContext } from "./trace";
+import { span } from "./span";
+import { formatTraceparent, parseTraceparent, type TraceContext } from "./trace";
 
 /** Context variables every edge-shop Hono app carries. */
 export interface RequestVariables {
@@ -19,20 +20,35 @@ export type AppEnv<Bindings extends object> = { Bindings: Bindings; Variables: R
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Request id and trace for one request. `trustCaller` is for services behind the gateway: they
+ * Request id and trace for one request, which is one span (a child of the caller's `traceparent`,
+ * logged with its status as the outcome). `trustCaller` is for services behind the gateway: they
  * keep the request id the gateway gave; the public gateway always mints its own.
  */
 export function requestContext(options: { service: string; trustCaller: boolean }): MiddlewareHandler {
   return async function requestContextMiddleware(c, next) {
     const given = c.req.header(REQUEST_ID_HEADER);
     const requestId = options.trustCaller && given && UUID.test(given) ? given : crypto.randomUUID();
-    const trace = childTrace(parseTraceparent(c.req.header("traceparent")));
-    c.set("requestId", requestId);
-    c.set("trace", trace);
-    c.set("log", createLogger({ service: options.service, requestId, traceId: trace.traceId }));
-    await next();
-    c.header(REQUEST_ID_HEADER, requestId);
-    c.header("traceparent", formatTraceparent(trace));
+    const parent = parseTraceparent(c.req.header("traceparent"));
+    await span(
+      {
+        service: options.service,
+        name: `${c.req.method} ${new URL(c.req.url).pathname}`,
+        parent,
+        outcome: () => String(c.res.status),
+        fields: { requestId },
+      },
+      async (trace) => {
+        c.set("requestId", requestId);
+        c.set("trace", trace);
+        c.set(
+          "log",
+          createLogger({ service: options.service, requestId, traceId: trace.traceId, spanId: trace.spanId }),
+        );
+        await next();
+        c.header(REQUEST_ID_HEADER, requestId);
+        c.header("traceparent", formatTraceparent(trace));
+      },
+    );
   };
 }
 

@@ -1,8 +1,12 @@
-/** JSON log lines that always carry the service, request id and trace id, so one request can be followed. */
+/**
+ * JSON log lines that always carry the service, request id, trace id and span id, so one request
+ * can be followed (the span lines themselves come from `span.ts`).
+ */
 export interface LogContext {
   service: string;
   requestId?: string;
   traceId?: string;
+  spanId?: string;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";

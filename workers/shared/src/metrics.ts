@@ -6,7 +6,7 @@ const MetricsVarsSchema = z.object({ METRICS_LOCAL: flagVar() });
 
 /**
  * The one metrics dataset's layout (README "Metrics"): `index1` is the point's kind, then up to
- * four blobs and two doubles whose meaning depends on the kind. The local store keeps the same
+ * four blobs and four doubles whose meaning depends on the kind. The local store keeps the same
  * columns, so the same questions are asked of either.
  */
 export interface DataPoint {
@@ -27,6 +27,16 @@ export function toDataPoint(point: MetricPoint): DataPoint {
       return { indexes: ["saga"], blobs: [point.outcome, point.reason], doubles: [point.durationMs, point.attempts] };
     case "breaker":
       return { indexes: ["breaker"], blobs: [point.name, point.from, point.to], doubles: [point.failures] };
+    case "outbox":
+      return { indexes: ["outbox"], blobs: [point.source, point.type], doubles: [point.ageMs] };
+    case "queue":
+      return {
+        indexes: ["queue"],
+        blobs: [point.queue, point.consumer],
+        doubles: [point.messages, point.maxDelayMs, point.retried, point.deadLettered],
+      };
+    case "notification":
+      return { indexes: ["notification"], blobs: [point.channel, point.outcome], doubles: [point.durationMs] };
   }
 }
 

@@ -1,4 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { outboxBacklog } from "../../../queues/outbox";
+import type { OutboxBacklog } from "../../shared/src/contracts/events";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import type { Jwks } from "../../shared/src/contracts/users";
 import { buildJwks } from "./keys";
@@ -20,6 +22,11 @@ export default class UsersService extends WorkerEntrypoint<Env> {
     // The relay's alarm runs while its outbox holds rows; make sure it was ever started.
     await this.env.OUTBOX_RELAY.getByName("outbox").ensureScheduled();
     return { status: "ok", service: "shop-users" };
+  }
+
+  /** What the outbox holds unconfirmed (shop-alerts' `outbox_stale`). */
+  outboxBacklog(): Promise<OutboxBacklog> {
+    return outboxBacklog(this.env.DB);
   }
 
   jwks(): Promise<Jwks> {

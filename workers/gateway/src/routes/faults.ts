@@ -12,7 +12,7 @@ const faultsRoute = createRoute({
   path: "/api/admin/faults",
   operationId: "setFaults",
   summary:
-    "Set faults of the payment provider and of the saga's calls to catalog and payments (only where FAULTS_ENABLED is true, else 404)",
+    "Set faults of the payment provider, of the saga's calls to catalog and payments, and of the notifications consumer (only where FAULTS_ENABLED is true, else 404)",
   tags: ["admin"],
   security: [{ bearer: [] }],
   middleware: [
@@ -48,11 +48,12 @@ export function mountFaultsRoute(app: OpenAPIHono<GatewayApp>): void {
   app.openapi(faultsRoute, async (c) => {
     const faults = c.req.valid("json");
     c.get("log").warn("faults set", { faults });
-    const { provider, rpc } = splitFaults(faults);
-    const [providerFaults, rpcFaults] = await Promise.all([
+    const { provider, rpc, consumer } = splitFaults(faults);
+    const [providerFaults, rpcFaults, consumerFaults] = await Promise.all([
       c.env.PAYMENTS.setFaults(provider),
       c.env.ORDERS.setFaults(rpc),
+      c.env.NOTIFICATIONS.setFaults(consumer),
     ]);
-    return c.json({ ...unwrap(providerFaults), ...unwrap(rpcFaults) }, 200);
+    return c.json({ ...unwrap(providerFaults), ...unwrap(rpcFaults), ...unwrap(consumerFaults) }, 200);
   });
 }

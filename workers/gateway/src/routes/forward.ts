@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { INTERNAL_HEADER_PREFIX, REQUEST_ID_HEADER, writeIdentity } from "../../../shared/src/identity";
 import { ProblemException } from "../../../shared/src/problem";
+import { span } from "../../../shared/src/span";
 import { formatTraceparent } from "../../../shared/src/trace";
 import type { GatewayApp } from "../context";
 
@@ -20,13 +21,25 @@ export async function forward(c: Context<GatewayApp>, service: Fetcher): Promise
   }
   writeIdentity(headers, c.get("identity"));
   headers.set(REQUEST_ID_HEADER, c.get("requestId"));
-  headers.set("traceparent", formatTraceparent(c.get("trace")));
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-  const upstream = await service.fetch(`https://service.internal${url.pathname}${url.search}`, {
-    method: c.req.method,
-    headers,
-    body: hasBody ? await c.req.arrayBuffer() : undefined,
-  });
+  const body = hasBody ? await c.req.arrayBuffer() : undefined;
+  // The call is a span of the request; the service's own request span is its child.
+  const upstream = await span<Response>(
+    {
+      service: "shop-gateway",
+      name: `forward ${c.req.method} ${url.pathname}`,
+      parent: c.get("trace"),
+      outcome: (response) => String(response.status),
+    },
+    (trace) => {
+      headers.set("traceparent", formatTraceparent(trace));
+      return service.fetch(`https://service.internal${url.pathname}${url.search}`, {
+        method: c.req.method,
+        headers,
+        body,
+      });
+    },
+  );
   if (upstream.status >= 500) {
     throw new ProblemException("bad_gateway", {
       detail: "A service behind the gateway failed.",

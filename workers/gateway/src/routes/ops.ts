@@ -58,7 +58,8 @@ const metricsRoute = createRoute({
   method: "get",
   path: "/api/admin/metrics",
   operationId: "getMetrics",
-  summary: "Request rate, errors and latency per route, saga outcomes, breakers, dead letters, over a window",
+  summary:
+    "Request rate, errors and latency per route, saga outcomes, breakers, outbox lag, queue batches, notification sends and dead letters, over a window",
   tags: ["admin"],
   security: [{ bearer: [] }],
   middleware: [authorize("admin")] as const,
@@ -107,7 +108,7 @@ export function mountMetricsRoute(app: OpenAPIHono<GatewayApp>): void {
           .map(({ at, from, to }) => ({ at, from, to })),
       })),
       deadLetters,
-      outboxLagMs: null,
+      outboxLagMs: rest.outbox.p95AgeMs,
     };
     return c.json(report, 200, { "cache-control": "no-store" });
   });

@@ -2,12 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import { Outbox } from "../../../../queues/outbox";
 import { BreakerClient, type BreakerTrace } from "../../../shared/src/breaker-client";
 import { faultsEnabled } from "../../../shared/src/config";
+import { type Actor, systemActor } from "../../../shared/src/contracts/common";
 import type { RpcFaults } from "../../../shared/src/contracts/faults";
 import { drawRpcFault } from "../../../shared/src/faults";
 import { derivedId } from "../../../shared/src/ids";
 import { createLogger, errorFields } from "../../../shared/src/log";
 import { recordMetric } from "../../../shared/src/metrics";
 import { fail, ok, type Result } from "../../../shared/src/result";
+import { span } from "../../../shared/src/span";
+import { formatTraceparent, parseTraceparent } from "../../../shared/src/trace";
 import { OrdersRepository } from "../repository";
 import {
   type Canceller,
@@ -38,6 +41,9 @@ interface Stored {
   revision: number;
 }
 
+/** The placing user, stored in the plan (older plans: the order's user). */
+const actorOfPlan = (plan: SagaPlan): Actor => plan.actor ?? { type: "user", id: plan.userId };
+
 /**
  * OrderSaga: one Durable Object per order, driving the pure machine of `machine.ts` through the
  * step table of `steps.ts`. Hosted by shop-orders, its only host, so it writes orders-db itself.
@@ -54,6 +60,12 @@ export class OrderSaga extends DurableObject<Env> {
   readonly #breakers: BreakerClient;
   readonly #config: SagaConfig;
   readonly #log = createLogger({ service: "shop-orders/saga" });
+
+  /** The saga's lines about one order carry the trace of the request that placed it. */
+  #logOf(plan: SagaPlan | null | undefined) {
+    const trace = parseTraceparent(plan?.traceparent);
+    return trace ? createLogger({ service: "shop-orders/saga", traceId: trace.traceId }) : this.#log;
+  }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -75,10 +87,17 @@ export class OrderSaga extends DurableObject<Env> {
 
   /**
    * One orders-db write with its own outbox (its events carry `traceparent`, the trace of the
-   * request that placed the order), flushed once the write committed.
+   * request that placed the order, and the placing user as their actor), flushed once the write
+   * committed. Writes with no plan (the projection) raise no events: the system is their actor.
    */
-  async #write<R>(traceparent: string | null, run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
-    const outbox = new Outbox(this.env, "shop-orders", traceparent);
+  async #write<R>(plan: SagaPlan | null, run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
+    const outbox = new Outbox(
+      this.env,
+      "shop-orders",
+      plan
+        ? { traceparent: plan.traceparent ?? null, actor: actorOfPlan(plan) }
+        : { traceparent: null, actor: systemActor("shop-orders/saga") },
+    );
     const result = await run(new OrdersRepository(this.env.DB, outbox));
     this.ctx.waitUntil(outbox.flush());
     return result;
@@ -86,7 +105,8 @@ export class OrderSaga extends DurableObject<Env> {
 
   /** One orders-db read: nothing is staged, so there is no outbox to flush. */
   #read<R>(run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
-    return run(new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null)));
+    const outbox = new Outbox(this.env, "shop-orders", { traceparent: null, actor: systemActor("shop-orders/saga") });
+    return run(new OrdersRepository(this.env.DB, outbox));
   }
 
   /** Injected faults of the saga's calls (development only). */
@@ -97,7 +117,6 @@ export class OrderSaga extends DurableObject<Env> {
 
   /** What the step table's calls reach, for one attempt of the plan's order. */
   #ports(plan: SagaPlan): StepPorts {
-    const traceparent = plan.traceparent ?? null;
     const now = () => new Date().toISOString();
     const status = (orderId: string) => this.#read((repo) => repo.orderStatus(orderId));
     return {
@@ -109,7 +128,7 @@ export class OrderSaga extends DurableObject<Env> {
         // first answer lost) may find the refund overtook it. Refusing that would retry forever
         // and strand the queued refund. Read after the awaits: the refund may arrive meanwhile.
         confirm: async (orderId) => {
-          if (await this.#write(traceparent, (repo) => repo.confirm(orderId, now()))) return ok(null);
+          if (await this.#write(plan, (repo) => repo.confirm(orderId, now()))) return ok(null);
           const current = await status(orderId);
           const passed =
             current === "confirmed" ||
@@ -119,7 +138,7 @@ export class OrderSaga extends DurableObject<Env> {
         },
         // Done once the order is cancelled, whoever cancelled it.
         cancel: async (orderId, reason) => {
-          if (await this.#write(traceparent, (repo) => repo.cancel(orderId, reason, now()))) return ok(null);
+          if (await this.#write(plan, (repo) => repo.cancel(orderId, reason, now()))) return ok(null);
           const current = await status(orderId);
           return current === "cancelled" ? ok(null) : fail("conflict", `the order is ${current}`);
         },
@@ -214,14 +233,17 @@ export class OrderSaga extends DurableObject<Env> {
       // Into the orders outbox, once by an id derived from the saga's; unconfirmed emits are
       // issued again by the machine, so a failure here only delays the event.
       try {
-        const traceparent = this.#load()?.plan.traceparent ?? null;
+        const plan = this.#load()?.plan ?? null;
         const id = await derivedId("evt", command.id);
-        await this.#write(traceparent, (repo) => repo.recordSagaEvent(id, command.event, command.data));
+        await this.#write(plan, (repo) => repo.recordSagaEvent(id, command.event, command.data));
       } catch (error) {
-        this.#log.warn("saga event not written; it is issued again", { event: command.event, error: String(error) });
+        this.#logOf(this.#load()?.plan).warn("saga event not written; it is issued again", {
+          event: command.event,
+          error: String(error),
+        });
         return;
       }
-      this.#log.info("saga event", { event: command.event, ...command.data });
+      this.#logOf(this.#load()?.plan).info("saga event", { event: command.event, ...command.data });
       await this.#perform(this.#apply({ type: "emitted", id: command.id }).commands);
       return;
     }
@@ -238,8 +260,24 @@ export class OrderSaga extends DurableObject<Env> {
     const plan = this.#load()?.plan;
     if (!plan) return { result: { ok: false, code: "internal", detail: "the saga has no plan" }, breaker: null };
     const spec = STEPS[command.step];
-    const context = { traceparent: plan.traceparent ?? null };
-    const attempt = () => spec.call(this.#ports(plan), plan, context, command.reason);
+    // Each attempt is a span of the order's trace (the callee's span is its child), and carries
+    // the placing user as the actor of what it changes.
+    const attempt = () =>
+      span(
+        {
+          service: "shop-orders/saga",
+          name: `${spec.target === "orders" ? "write" : "rpc"} ${spec.target}.${command.step}`,
+          parent: parseTraceparent(plan.traceparent),
+          fields: { orderId: plan.orderId, attempt: command.attempt },
+        },
+        (trace) =>
+          spec.call(
+            this.#ports(plan),
+            plan,
+            { traceparent: formatTraceparent(trace), actor: actorOfPlan(plan) },
+            command.reason,
+          ),
+      );
     const toStep = (r: Result<unknown>): StepResult =>
       r.ok ? { ok: true } : { ok: false, code: r.code, detail: r.detail };
     try {
@@ -259,7 +297,7 @@ export class OrderSaga extends DurableObject<Env> {
       const answer = await this.#breakers.call(target, faulty);
       return { result: toStep(answer), breaker: answer.trace };
     } catch (error) {
-      this.#log.warn("saga step threw", { orderId: plan.orderId, step: command.step, ...errorFields(error) });
+      this.#logOf(plan).warn("saga step threw", { orderId: plan.orderId, step: command.step, ...errorFields(error) });
       return { result: { ok: false, code: "unavailable", detail: `${command.step} did not answer` }, breaker: null };
     }
   }

@@ -9,7 +9,7 @@
  *   refund:       refund_payment -> return_stock                          (a completed order, cancelled later)
  */
 import type { CatalogRpc } from "../../../shared/src/contracts/catalog";
-import type { CallContext } from "../../../shared/src/contracts/common";
+import type { Actor, CallContext } from "../../../shared/src/contracts/common";
 import type { CancelReason } from "../../../shared/src/contracts/orders";
 import type { PaymentsRpc } from "../../../shared/src/contracts/payments";
 import type { Result } from "../../../shared/src/result";
@@ -23,6 +23,11 @@ export interface SagaPlan {
   currency: string;
   /** The W3C trace context of the request that placed the order: every call and event carries it. */
   traceparent?: string | null;
+  /**
+   * Who placed the order (the verified identity): the saga's calls and events carry it. A plan
+   * stored before actors existed, or rebuilt by the sweep, is the order's user.
+   */
+  actor?: Actor;
 }
 
 /** What a step's call can reach: the two remote services, and the saga's own order writes. */

@@ -10,6 +10,7 @@ export const AlertRuleSchema = z.enum([
   "saga_compensation_failed",
   "dead_letters",
   "breaker_open",
+  "outbox_stale",
   "error_rate",
   "latency_p99",
   "health_degraded",
@@ -18,7 +19,10 @@ export type AlertRule = z.infer<typeof AlertRuleSchema>;
 
 export const AlertSchema = z
   .object({
-    id: z.string().meta({ description: "The rule, and for per-dependency rules the dependency (breaker_open:psp:a)" }),
+    id: z.string().meta({
+      description:
+        "The rule, and for per-dependency rules the dependency (breaker_open:psp:a, outbox_stale:shop-orders)",
+    }),
     rule: AlertRuleSchema,
     state: z.enum(["firing", "resolved"]),
     since: z.string().meta({ description: "ISO 8601: when the condition was first seen (before any `for` wait)" }),

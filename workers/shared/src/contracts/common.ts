@@ -64,8 +64,30 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 /**
- * What an RPC caller passes along with a state-changing call: the W3C traceparent of the request
- * that caused it, so the events the call raises carry that trace. A malformed value is dropped.
+ * Who caused a change (issue 10): a user or an admin by the verified identity the gateway set, or
+ * the system (a sweep, a timer, a script) by the name of the part that acted. Events and audit
+ * entries carry it.
+ */
+export const ActorSchema = z
+  .object({ type: z.enum(["user", "admin", "system"]), id: z.string().min(1).max(100) })
+  .meta({ id: "Actor" });
+export type Actor = z.infer<typeof ActorSchema>;
+
+/** A part of the system acting on its own (a sweep, a timer, a script). */
+export const systemActor = (id: string): Actor => ({ type: "system", id });
+
+/**
+ * The actor of a request by its verified identity. A request with none (registering, say) is
+ * `user:anonymous`: a person caused it, but nobody we can name yet.
+ */
+export function actorOf(identity: { userId: string; role: string } | undefined): Actor {
+  if (!identity) return { type: "user", id: "anonymous" };
+  return { type: identity.role === "admin" ? "admin" : "user", id: identity.userId };
+}
+
+/**
+ * What an RPC caller passes along with a state-changing call: the W3C traceparent of its span and
+ * the actor who caused it, so the events the call raises carry both. Malformed values are dropped.
  */
 export const CallContextSchema = z
   .object({
@@ -74,12 +96,23 @@ export const CallContextSchema = z
       .regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
       .nullable()
       .catch(null),
+    actor: ActorSchema.optional().catch(undefined),
   })
   .partial();
 export type CallContext = z.infer<typeof CallContextSchema>;
 
-/** The trace a caller passed along (untrusted like any RPC argument: anything malformed is none). */
-export function traceparentOf(context: unknown): string | null {
+/** What caused a unit of work: the trace it belongs to and its actor (an outbox stamps both on events). */
+export interface Cause {
+  traceparent: string | null;
+  actor: Actor;
+}
+
+/**
+ * The cause a caller passed along (untrusted like any RPC argument: anything malformed is none);
+ * without an actor the call is the named part of the system acting on its own.
+ */
+export function causeOf(context: unknown, system: string): Cause {
   const parsed = CallContextSchema.safeParse(context ?? {});
-  return parsed.success ? (parsed.data.traceparent ?? null) : null;
+  const data = parsed.success ? parsed.data : {};
+  return { traceparent: data.traceparent ?? null, actor: data.actor ?? systemActor(system) };
 }

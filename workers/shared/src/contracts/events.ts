@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { RoleSchema } from "../identity";
 import type { Result } from "../result";
-import { CentsSchema, CurrencySchema, idSchema, OrderIdSchema, ProductIdSchema, pageOf } from "./common";
+import { ActorSchema, CentsSchema, CurrencySchema, idSchema, OrderIdSchema, ProductIdSchema, pageOf } from "./common";
 
 /**
  * Domain events (SPEC.md section 5): the envelope every event travels in, and the catalogue of
@@ -122,7 +122,9 @@ export type EventSource = z.infer<typeof EventSourceSchema>;
 /**
  * The envelope, checked without its data: a reader sees the shape every event shares.
  * `sequence` counts per subject at its source, from 1. `traceparent` is the W3C trace context of
- * the request that caused the event (null when no request did, e.g. a seed).
+ * the request that caused the event (null when no request did, e.g. a seed). `actor` is who caused
+ * it (from the verified identity, through RPC and the saga; "system" for sweeps, timers and
+ * scripts); events stored before it existed have none and still parse.
  */
 export const EnvelopeSchema = z
   .object({
@@ -134,6 +136,7 @@ export const EnvelopeSchema = z
     subject: z.string().min(1).max(64),
     sequence: z.number().int().min(1),
     traceparent: z.string().regex(TRACEPARENT).nullable(),
+    actor: ActorSchema.optional(),
     data: z.record(z.string(), z.unknown()),
   })
   .meta({ id: "EventEnvelope" });
@@ -188,6 +191,13 @@ export type DeadLetterInput = z.infer<typeof DeadLetterInputSchema>;
 
 /** The outbox sweep asks about at most a page of ids at a time. */
 export const StoredQuerySchema = z.array(EventIdSchema).max(500);
+
+/** A producing service's outbox, as `outboxBacklog()` reports it (rows not yet confirmed by shop-events). */
+export interface OutboxBacklog {
+  pending: number;
+  /** Epoch ms the oldest row was written; null when the outbox is empty. */
+  oldestCreatedAt: number | null;
+}
 
 export interface EventsRpc {
   /** Of these event ids, the ones the log holds: the outbox sweep deletes those rows. */

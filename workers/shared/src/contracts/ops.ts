@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { BreakerSchema, BreakerStateSchema } from "./breaker";
-import { ListQuerySchema } from "./common";
+import { ActorSchema, ListQuerySchema } from "./common";
 
 /*
  * Operations: the audit trail, metrics and alerts (SPEC.md section 2, issue 10). The audit trail
@@ -9,10 +9,7 @@ import { ListQuerySchema } from "./common";
 
 // ---------------------------------------------------------------- audit trail
 
-export const ActorSchema = z
-  .object({ type: z.enum(["user", "admin", "system"]), id: z.string().min(1).max(100) })
-  .meta({ id: "Actor" });
-export type Actor = z.infer<typeof ActorSchema>;
+export { type Actor, ActorSchema } from "./common";
 
 /** The privileged actions the trail records (one name each, the same everywhere). */
 export const AuditActionSchema = z.enum([
@@ -141,6 +138,30 @@ export const MetricPointSchema = z.discriminatedUnion("kind", [
     to: BreakerStateSchema,
     failures: z.number().int().nonnegative(),
   }),
+  /** An event stored by shop-events (the outbox's confirmation): its age since `occurredAt`. */
+  z.object({
+    kind: z.literal("outbox"),
+    source: z.string().max(50),
+    type: z.string().max(50),
+    ageMs: z.number().nonnegative(),
+  }),
+  /** One batch a queue consumer settled. */
+  z.object({
+    kind: z.literal("queue"),
+    queue: z.string().max(64),
+    consumer: z.string().max(50),
+    messages: z.number().int().nonnegative(),
+    maxDelayMs: z.number().nonnegative().meta({ description: "the largest age since occurredAt in the batch" }),
+    retried: z.number().int().nonnegative(),
+    deadLettered: z.number().int().nonnegative(),
+  }),
+  /** One message handed to a notification channel's provider. */
+  z.object({
+    kind: z.literal("notification"),
+    channel: z.string().max(20),
+    outcome: z.enum(["sent", "failed"]),
+    durationMs: z.number().nonnegative(),
+  }),
 ]);
 export type MetricPoint = z.infer<typeof MetricPointSchema>;
 
@@ -170,7 +191,9 @@ export const MetricsSummarySchema = z.object({
     p95: z.number(),
     p99: z.number(),
     byRoute: z.array(RouteStatsSchema),
-    series: z.array(z.object({ at: z.string(), count: z.number().int(), errors: z.number().int(), p95: z.number() })),
+    series: z.array(
+      z.object({ at: z.string(), count: z.number().int(), errors: z.number().int(), p95: z.number(), p99: z.number() }),
+    ),
   }),
   sagas: z.object({
     completed: z.number().int(),
@@ -180,6 +203,24 @@ export const MetricsSummarySchema = z.object({
   }),
   breakerTransitions: z.array(
     z.object({ at: z.string(), name: z.string(), from: BreakerStateSchema, to: BreakerStateSchema }),
+  ),
+  outbox: z.object({
+    relayed: z.number().int().meta({ description: "events shop-events stored (confirmed) in the window" }),
+    p95AgeMs: z.number().nullable().meta({ description: "p95 of their age at confirmation; null without any" }),
+    maxAgeMs: z.number().nullable(),
+  }),
+  queues: z.array(
+    z.object({
+      queue: z.string(),
+      batches: z.number().int(),
+      messages: z.number().int(),
+      retried: z.number().int(),
+      deadLettered: z.number().int(),
+      p95DelayMs: z.number().meta({ description: "p95 over batches of the largest delay since occurredAt" }),
+    }),
+  ),
+  notifications: z.array(
+    z.object({ channel: z.string(), outcome: z.enum(["sent", "failed"]), count: z.number().int(), p95Ms: z.number() }),
   ),
 });
 export type MetricsSummary = z.infer<typeof MetricsSummarySchema>;
@@ -191,8 +232,11 @@ export const MetricsReportSchema = MetricsSummarySchema.omit({ breakerTransition
         transitions: z.array(z.object({ at: z.string(), from: BreakerStateSchema, to: BreakerStateSchema })),
       }),
     ),
-    deadLetters: z.number().int().meta({ description: "dead letters waiting for a redrive" }),
-    outboxLagMs: z.number().nullable().meta({ description: "not measured yet: always null" }),
+    deadLetters: z.number().int().meta({ description: "dead letters waiting for a redrive (now)" }),
+    outboxLagMs: z.number().nullable().meta({
+      description:
+        "p95 over the window of an event's age when shop-events confirmed it (outbox to bus); null when none was",
+    }),
   })
   .meta({ id: "MetricsReport" });
 export type MetricsReport = z.infer<typeof MetricsReportSchema>;

@@ -26,7 +26,7 @@ export const faultsPage: Page = {
       h(
         "p",
         { class: "lead" },
-        "Development only: inject failures into the payment provider (psp, or psp:<endpoint>). Rates are 0..1.",
+        "Development only: inject failures into the payment provider (psp, or psp:<endpoint>), the saga's calls (catalog, payments) or the notifications consumer (notifications: error rate only, so messages are retried and end as dead letters). Rates are 0..1.",
       ),
       h(
         "form",
