@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
+import { unitOfWork } from "../../../queues/outbox";
 import type { CatalogRpc, OrderLine, ProductQuote, StockLevels } from "../../shared/src/contracts/catalog";
 import { type CallContext, traceparentOf } from "../../shared/src/contracts/common";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
@@ -21,24 +21,11 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
     return Promise.resolve(app.fetch(request, this.env, this.ctx));
   }
 
-  #deps(outbox = new Outbox(this.env, "shop-catalog", null)) {
-    return { repo: new CatalogRepository(this.env.DB, outbox) };
-  }
-
-  /**
-   * Runs a state-changing call with its own outbox (its events carry the caller's trace) and
-   * sends what it staged once the change committed, off the answer's path.
-   */
-  async #changing<T>(
-    context: CallContext | undefined,
-    run: (deps: { repo: CatalogRepository }) => Promise<T>,
-  ): Promise<T> {
-    const outbox = new Outbox(this.env, "shop-catalog", traceparentOf(context));
-    try {
-      return await run(this.#deps(outbox));
-    } finally {
-      this.ctx.waitUntil(outbox.flush());
-    }
+  /** One RPC call is one unit of work: its events carry the caller's trace, flushed once after it. */
+  #changing<T>(context: CallContext | undefined, run: (deps: { repo: CatalogRepository }) => Promise<T>): Promise<T> {
+    return unitOfWork(this.ctx, this.env, "shop-catalog", traceparentOf(context), (outbox) =>
+      run({ repo: new CatalogRepository(this.env.DB, outbox) }),
+    );
   }
 
   async health(): Promise<ServiceHealth> {
@@ -49,7 +36,7 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
   }
 
   quote(productIds: string[]): Promise<Result<ProductQuote[]>> {
-    return products.quote(this.#deps(), productIds);
+    return this.#changing(undefined, (deps) => products.quote(deps, productIds));
   }
 
   reserve(orderId: string, lines: OrderLine[], context?: CallContext): Promise<Result<{ state: "reserved" }>> {
@@ -69,6 +56,6 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
   }
 
   stock(productId: string): Promise<StockLevels | null> {
-    return products.stockLevels(this.#deps(), productId);
+    return this.#changing(undefined, (deps) => products.stockLevels(deps, productId));
   }
 }

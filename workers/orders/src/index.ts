@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
+import { unitOfWork } from "../../../queues/outbox";
 import { type RpcFaults, RpcFaultsSchema } from "../../shared/src/contracts/faults";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import { fail, type Result } from "../../shared/src/result";
@@ -26,8 +26,7 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
 
   /** The orders whose saga is in compensation_failed (up to 100, newest first): shop-alerts asks. */
   async compensationFailedSagas(): Promise<string[]> {
-    const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));
-    const page = await repo.listSagas({ state: "compensation_failed", limit: 100 });
+    const page = await this.#repo((repo) => repo.listSagas({ state: "compensation_failed", limit: 100 }));
     return page.items.map((item) => item.orderId);
   }
 
@@ -37,7 +36,14 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
     if (this.env.FAULTS_ENABLED !== "true") return fail("not_found", "Faults cannot be set here.");
     const checked = parseResult(RpcFaultsSchema, faults);
     if (!checked.ok) return checked;
-    const repo = new OrdersRepository(this.env.DB, new Outbox(this.env, "shop-orders", null));
-    return { ok: true, value: await repo.updateRpcFaults(checked.value, new Date().toISOString()) };
+    const value = await this.#repo((repo) => repo.updateRpcFaults(checked.value, new Date().toISOString()));
+    return { ok: true, value };
+  }
+
+  /** One RPC call is one unit of work. */
+  #repo<R>(run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
+    return unitOfWork(this.ctx, this.env, "shop-orders", null, (outbox) =>
+      run(new OrdersRepository(this.env.DB, outbox)),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
+import { alarmWaker } from "../../shared/src/alarm-wake";
 import { pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
 import { requireAdmin, requireIdentity, serviceApp } from "../../shared/src/http";
@@ -13,6 +14,9 @@ import { cancelOrder, orderFor, shipOrder, visibleOrder } from "./orders";
 import { placeOrder } from "./place-order";
 import { OrdersRepository } from "./repository";
 import type { Canceller } from "./saga/machine";
+
+/** The sweep's alarm is asked for at most once per sweep period per isolate. */
+const wakeSweeper = alarmWaker();
 
 type OrdersApp = { Bindings: Env; Variables: OutboxVariables };
 
@@ -35,7 +39,7 @@ export const app = serviceApp<OrdersApp>("shop-orders", { use: [withOutbox("shop
     const key = parseIdempotencyKey(c.req.header("idempotency-key"));
     if (!key.ok) throw new ProblemException("bad_request", { detail: key.detail });
     const input = await readBody(c.req.raw, PlaceOrderSchema);
-    c.executionCtx.waitUntil(c.env.SWEEPER.getByName("sweeper").ensureScheduled());
+    c.executionCtx.waitUntil(wakeSweeper("sweeper", () => c.env.SWEEPER.getByName("sweeper").ensureScheduled()));
     const log = c.get("log");
     const result = unwrap(
       await placeOrder(
@@ -43,16 +47,7 @@ export const app = serviceApp<OrdersApp>("shop-orders", { use: [withOutbox("shop
           repo: repository(c),
           catalog: c.env.CATALOG,
           traceparent: formatTraceparent(c.get("trace")),
-          saga: {
-            start: async (plan) => {
-              await c.env.ORDER_SAGA.getByName(plan.orderId).start(plan);
-            },
-            awaitEnd: async (orderId, timeoutMs) => {
-              const view = await c.env.ORDER_SAGA.getByName(orderId).awaitEnd(timeoutMs);
-              if (!view) throw new Error("the saga has not started");
-              return view;
-            },
-          },
+          saga: { start: (plan, waitMs) => c.env.ORDER_SAGA.getByName(plan.orderId).start(plan, waitMs) },
           waitMs: ordersConfig(c.env).ORDER_WAIT_MS,
           log: (message, fields) => log.warn(message, fields),
         },

@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
+import { unitOfWork } from "../../../queues/outbox";
 import { type CallContext, OrderIdSchema, traceparentOf } from "../../shared/src/contracts/common";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import {
@@ -31,17 +31,12 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
     return problemResponse("not_found", "shop-payments has no HTTP routes; use its RPC methods.", crypto.randomUUID());
   }
 
-  /**
-   * Runs a state-changing call with its own outbox (its events carry the caller's trace) and
-   * sends what it staged once the change committed, off the answer's path.
-   */
-  async #changing<T>(context: CallContext | undefined, run: (deps: payments.PaymentsDeps) => Promise<T>): Promise<T> {
-    const outbox = new Outbox(this.env, "shop-payments", traceparentOf(context));
-    try {
-      return await run(deps(this.env, outbox, traceparentOf(context)));
-    } finally {
-      this.ctx.waitUntil(outbox.flush());
-    }
+  /** One RPC call is one unit of work: its events carry the caller's trace, flushed once after it. */
+  #changing<T>(context: CallContext | undefined, run: (deps: payments.PaymentsDeps) => Promise<T>): Promise<T> {
+    const traceparent = traceparentOf(context);
+    return unitOfWork(this.ctx, this.env, "shop-payments", traceparent, (outbox) =>
+      run(deps(this.env, outbox, traceparent)),
+    );
   }
 
   async health(): Promise<ServiceHealth> {
@@ -73,13 +68,13 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
 
   async payment(orderId: string): Promise<Payment | null> {
     const checked = parseResult(OrderIdSchema, orderId);
-    return checked.ok ? payments.payment(deps(this.env), checked.value) : null;
+    return checked.ok ? this.#changing(undefined, (d) => payments.payment(d, checked.value)) : null;
   }
 
   /** The provider ledger of one order: every attempt, skips included (operators, saga history). */
   async attempts(orderId: string): Promise<StoredAttempt[]> {
     const checked = parseResult(OrderIdSchema, orderId);
-    return checked.ok ? payments.attempts(deps(this.env), checked.value) : [];
+    return checked.ok ? this.#changing(undefined, (d) => payments.attempts(d, checked.value)) : [];
   }
 
   async setFaults(faults: Faults): Promise<Result<Faults>> {

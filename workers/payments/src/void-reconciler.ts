@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
+import { unitOfWork } from "../../../queues/outbox";
 import { createLogger, errorFields } from "../../shared/src/log";
 import { deps } from "./deps";
 import { recheckVoid } from "./payments";
@@ -25,9 +25,14 @@ export class VoidReconciler extends DurableObject<Env> {
   }
 
   /** One run over the due checks; returns what it did. */
-  async run(now = Date.now()): Promise<{ checked: string[]; voided: string[]; failed: string[] }> {
-    const outbox = new Outbox(this.env, "shop-payments", null);
-    const d = deps(this.env, outbox);
+  run(now = Date.now()): Promise<{ checked: string[]; voided: string[]; failed: string[] }> {
+    return unitOfWork(this.ctx, this.env, "shop-payments", null, (outbox) => this.#run(deps(this.env, outbox), now));
+  }
+
+  async #run(
+    d: ReturnType<typeof deps>,
+    now: number,
+  ): Promise<{ checked: string[]; voided: string[]; failed: string[] }> {
     const checked: string[] = [];
     const voided: string[] = [];
     const failed: string[] = [];
@@ -48,7 +53,6 @@ export class VoidReconciler extends DurableObject<Env> {
         this.#log.error("void check failed; it is tried again", { orderId, ...errorFields(error) });
       }
     }
-    this.ctx.waitUntil(outbox.flush());
     if (checked.length > 0 || failed.length > 0) this.#log.info("void checks", { checked, voided, failed });
     return { checked, voided, failed };
   }
@@ -56,7 +60,9 @@ export class VoidReconciler extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.run(now);
-    const next = await deps(this.env).repo.nextVoidCheckAt();
+    const next = await unitOfWork(this.ctx, this.env, "shop-payments", null, (outbox) =>
+      deps(this.env, outbox).repo.nextVoidCheckAt(),
+    );
     // A check that threw keeps its due time: come back in a minute rather than spin.
     if (next !== null) await this.ctx.storage.setAlarm(Math.max(Date.parse(next), now + 1_000));
   }
