@@ -37,6 +37,13 @@ interface Stored {
   revision: number;
 }
 
+const log = createLogger({ service: "shop-orders/saga" });
+/**
+ * Per isolate, shared by every saga object it hosts (one per order): the breakers' cache of
+ * `closed` answers (SPEC: up to a second) only saves calls when it outlives one order.
+ */
+let breakers: BreakerClient | undefined;
+
 /**
  * OrderSaga: one Durable Object per order, driving the pure machine of `machine.ts` through the
  * step table of `steps.ts`. Hosted by shop-orders, its only host, so it writes orders-db itself.
@@ -48,13 +55,6 @@ interface Stored {
  * step is idempotent by order id downstream). Calls to catalog and payments go through their
  * CircuitBreaker.
  */
-const log = createLogger({ service: "shop-orders/saga" });
-/**
- * Per isolate, shared by every saga object it hosts (one per order): the breakers' cache of
- * `closed` answers (SPEC: up to a second) only saves calls when it outlives one order.
- */
-let breakers: BreakerClient | undefined;
-
 export class OrderSaga extends DurableObject<Env> {
   #waiters: (() => void)[] = [];
   readonly #breakers: BreakerClient;
