@@ -24,7 +24,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { jwks, makeUsers, PRODUCT_ID, publicPem, seedEdge, seedSqlite } from "./bench/data.ts";
+import { jwks, makeUsers, PRODUCT_ID, publicPem, seedEdge, seedSqlite, signTokens } from "./bench/data.ts";
 import { buildAll, startEdge } from "./bench/edge.ts";
 import { installExpress, startExpress } from "./bench/express.ts";
 import {
@@ -159,6 +159,7 @@ try {
   const httpRounds = new Map<string, HttpResult[]>();
   const orderRounds = new Map<number, OrdersResult[]>();
   for (let round = 1; round <= config.rounds; round++) {
+    await signTokens(everyone, signingKey, claims);
     const stacks: Stack[] = round % 2 ? ["edge-shop", "express"] : ["express", "edge-shop"];
     for (const s of scenarios) {
       for (const stack of stacks) {

@@ -32,30 +32,39 @@ export async function makeUsers(
   signingKey: string,
   claims: { issuer: string; audience: string },
 ): Promise<BenchUser[]> {
+  const users = Array.from({ length: count }, (_, i) => ({
+    id: benchId("usr", i + 1),
+    email: `bench-${i + 1}@example.com`,
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    token: "",
+  }));
+  await signTokens(users, signingKey, claims);
+  return users;
+}
+
+/**
+ * Gives every user a fresh access token with the claims shop-users issues, living 900 s (the
+ * gateway refuses a longer lifetime): the bench signs them again before each round.
+ */
+export async function signTokens(
+  users: BenchUser[],
+  signingKey: string,
+  claims: { issuer: string; audience: string },
+): Promise<void> {
   const jwk = JSON.parse(signingKey) as { kid: string };
   const key = await importJWK(jwk, "ES256");
   const now = Math.floor(Date.now() / 1000);
-  return Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const id = benchId("usr", i + 1);
-      const token = await new SignJWT({ role: "customer" })
-        .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: jwk.kid })
-        .setIssuer(claims.issuer)
-        .setAudience(claims.audience)
-        .setSubject(id)
-        .setIssuedAt(now)
-        // Long enough for any run: the bench measures reads, not refreshes.
-        .setExpirationTime(now + 6 * 3600)
-        .setJti(crypto.randomUUID())
-        .sign(key);
-      return {
-        id,
-        email: `bench-${i + 1}@example.com`,
-        ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        token,
-      };
-    }),
-  );
+  for (const user of users) {
+    user.token = await new SignJWT({ role: "customer" })
+      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: jwk.kid })
+      .setIssuer(claims.issuer)
+      .setAudience(claims.audience)
+      .setSubject(user.id)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 900)
+      .setJti(crypto.randomUUID())
+      .sign(key);
+  }
 }
 
 /** The public half of the signing key as PEM, for jsonwebtoken. */
@@ -73,7 +82,10 @@ const USER_COLUMNS =
   "(id, email, name, role, password_hash, password_salt, password_iterations, created_at, updated_at)";
 const at = "2026-11-01T09:00:00.000Z";
 
-/** The users in users-db and the product in catalog-db (edge-shop). */
+/**
+ * The users in users-db, their contacts in notifications-db (what their user.created events would
+ * have left there, so order messages are sent, not deferred) and the product in catalog-db.
+ */
 export async function seedEdge(mf: Miniflare, users: readonly BenchUser[]): Promise<void> {
   const db = await mf.getD1Database("DB", "shop-users");
   for (let i = 0; i < users.length; i += 100) {
@@ -84,6 +96,20 @@ export async function seedEdge(mf: Miniflare, users: readonly BenchUser[]): Prom
           db
             .prepare(`INSERT INTO users ${USER_COLUMNS} VALUES (?, ?, ?, 'customer', 'x', 'x', 1, ?, ?)`)
             .bind(u.id, u.email, "Bench", at, at),
+        ),
+    );
+  }
+  const contacts = await mf.getD1Database("DB", "shop-notifications");
+  for (let i = 0; i < users.length; i += 100) {
+    await contacts.batch(
+      users
+        .slice(i, i + 100)
+        .map((u) =>
+          contacts
+            .prepare(
+              "INSERT INTO contacts (user_id, email, name, role, sequence, updated_at) VALUES (?, ?, 'Bench', 'customer', 1, ?)",
+            )
+            .bind(u.id, u.email, at),
         ),
     );
   }

@@ -86,6 +86,11 @@ export async function startEdge(outRoot: string, stateDir: string, signingKey: s
       host: "127.0.0.1",
       port: 0,
       defaultPersistRoot: stateDir,
+      // The Workers' logs are dropped (in production they go to Workers Logs, not a terminal).
+      handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
+        stdout.resume();
+        stderr.resume();
+      },
       workers: [
         ...nodes.map((node) => workerOptions(node, outRoot, secrets[node.name])),
         {

@@ -85,8 +85,12 @@ export async function runHttp(
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count ?? 0;
   const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
+  // A run with no answer at all is a failure too, not a zero.
   const unexpected =
-    requests - scenario.expect.reduce((sum, code) => sum + (statuses[String(code)] ?? 0), 0) + result.errors;
+    requests -
+    scenario.expect.reduce((sum, code) => sum + (statuses[String(code)] ?? 0), 0) +
+    result.errors +
+    (requests === 0 ? 1 : 0);
   return {
     rps: result.requests.average,
     p50Ms: result.latency.p50,
