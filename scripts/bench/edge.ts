@@ -87,10 +87,7 @@ export async function startEdge(outRoot: string, stateDir: string, signingKey: s
       port: 0,
       defaultPersistRoot: stateDir,
       // The Workers' logs are dropped (in production they go to Workers Logs, not a terminal).
-      handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
-        stdout.resume();
-        stderr.resume();
-      },
+      handleStructuredLogs: () => {},
       workers: [
         ...nodes.map((node) => workerOptions(node, outRoot, secrets[node.name])),
         {
