@@ -21,16 +21,18 @@ export function relayConfig(env: OutboxRelayEnv) {
  * The outbox relay: one object per producing service (named "outbox"), whose alarm runs
  * `sweepOutbox` until the outbox is empty. Cron triggers do not fire under `wrangler dev`, alarms
  * do, everywhere, and survive restarts. Every flush and every health check wakes it; an idle relay
- * costs nothing. Each producing Worker exports a subclass as `OutboxRelay`.
+ * costs nothing (a flush asks it at most once per alarm period per isolate). Each producing Worker exports a subclass as `OutboxRelay`.
  */
 export class OutboxRelayObject<Env extends OutboxRelayEnv> extends DurableObject<Env> {
   readonly #log = createLogger({ service: "outbox-relay" });
 
-  /** Makes sure the alarm is set; cheap and idempotent. */
-  async ensureScheduled(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + relayConfig(this.env).intervalMs);
-    }
+  /** Makes sure the alarm is set and answers when it fires (epoch ms); cheap and idempotent. */
+  async ensureScheduled(): Promise<number> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current !== null) return current;
+    const at = Date.now() + relayConfig(this.env).intervalMs;
+    await this.ctx.storage.setAlarm(at);
+    return at;
   }
 
   /** One pass (also what tests and operators call to settle the outbox now). */

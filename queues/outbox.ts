@@ -1,3 +1,4 @@
+import { alarmWaker } from "../workers/shared/src/alarm-wake";
 import type { Cause } from "../workers/shared/src/contracts/common";
 import {
   type Envelope,
@@ -17,10 +18,13 @@ import { publish } from "./publish";
  * The transactional outbox (SPEC.md section 5), the same in every producing service. Its tables
  * (`outbox`, `event_sequences`) are in each service's migrations.
  *
+ * 0. `unitOfWork` is the one way code opens an outbox: one per request, RPC call or object event,
+ *    flushed once when the work is done (after the response, through `waitUntil`).
  * 1. `stage` returns the statements that write an event's outbox row; the caller puts them in the
  *    same D1 batch as the state change, so the event exists if and only if the change committed.
  * 2. After the commit, `flush` sends the rows to the `shop-events` queue and makes sure the relay's
- *    alarm is set. Nothing is deleted yet: a send can fail, or be lost with a restart.
+ *    alarm is set (asked at most once per alarm period per isolate: see `RelayWake`). Nothing is
+ *    deleted yet: a send can fail, or be lost with a restart.
  * 3. The relay (`OutboxRelayObject`, a Durable Object alarm) asks shop-events which rows it has
  *    stored, deletes those, and sends again the ones it lacks (`sweepOutbox`).
  */
@@ -55,13 +59,50 @@ export interface OutboxBindings {
   EVENTS_QUEUE: Queue;
   /** The shop-events service (RPC), which confirms what it stored. */
   EVENTS: Pick<EventsRpc, "stored">;
-  OUTBOX_RELAY: { getByName(name: string): { ensureScheduled(): Promise<void> } };
+  OUTBOX_RELAY: { getByName(name: string): { ensureScheduled(): Promise<number> } };
 }
+
+/** Where a unit of work hands its flush to run after the answer (an ExecutionContext, a DO's ctx). */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/**
+ * The one way to open an outbox: `work` stages its events into `outbox` (in the batches of its
+ * state changes); once it is done, whether it succeeded or threw, what it staged is flushed once,
+ * off the answer's path. A unit of work that staged nothing flushes nothing.
+ */
+export async function unitOfWork<R>(
+  scope: WaitUntil,
+  env: OutboxBindings,
+  source: EventSource,
+  /** The trace (W3C traceparent of the causing span) and the actor every event carries. */
+  cause: Cause,
+  work: (outbox: Outbox) => Promise<R>,
+): Promise<R> {
+  const outbox = new Outbox(env, source, cause);
+  try {
+    return await work(outbox);
+  } finally {
+    scope.waitUntil(outbox.flush());
+  }
+}
+
+/**
+ * The relay is asked at most once per alarm period per isolate, not once per write: its alarm's
+ * sweep runs after this flush's commit, sees the row, and re-arms while rows remain.
+ */
+const wake = alarmWaker();
+const wakeRelay = (env: OutboxBindings, source: EventSource) =>
+  wake(source, () => env.OUTBOX_RELAY.getByName("outbox").ensureScheduled());
 
 const isSql = (data: unknown): data is Sql =>
   typeof data === "object" && data !== null && "sql" in data && "params" in data && Array.isArray(data.params);
 
-/** One unit of work's events: stage them into batches, then flush them after the commit. */
+/**
+ * One unit of work's events: stage them into batches, then flush them after the commit. Code gets
+ * one from `unitOfWork`; tests build one directly to use a repository without flushing.
+ */
 export class Outbox {
   readonly #staged: string[] = [];
 
@@ -137,7 +178,7 @@ export class Outbox {
     if (ids.length === 0) return;
     const log = createLogger({ service: this.source });
     try {
-      await this.env.OUTBOX_RELAY.getByName("outbox").ensureScheduled();
+      await wakeRelay(this.env, this.source);
     } catch (error) {
       log.warn("outbox relay not reachable; the next flush or health check wakes it", errorFields(error));
     }

@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox, outboxBacklog } from "../../../queues/outbox";
+import { outboxBacklog, unitOfWork } from "../../../queues/outbox";
 import type { CatalogRpc, OrderLine, ProductQuote, StockLevels } from "../../shared/src/contracts/catalog";
 import { type CallContext, causeOf, systemActor } from "../../shared/src/contracts/common";
 import type { OutboxBacklog } from "../../shared/src/contracts/events";
@@ -24,14 +24,18 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
     return Promise.resolve(app.fetch(request, this.env, this.ctx));
   }
 
-  #deps(outbox = new Outbox(this.env, "shop-catalog", { traceparent: null, actor: systemActor("shop-catalog") })) {
-    return { repo: new CatalogRepository(this.env.DB, outbox) };
+  /** A read: a unit of work that stages nothing, so it flushes nothing. */
+  #reading<T>(run: (deps: { repo: CatalogRepository }) => Promise<T>): Promise<T> {
+    const cause = { traceparent: null, actor: systemActor("shop-catalog") };
+    return unitOfWork(this.ctx, this.env, "shop-catalog", cause, (outbox) =>
+      run({ repo: new CatalogRepository(this.env.DB, outbox) }),
+    );
   }
 
   /**
-   * Runs a state-changing call as a span of the caller's trace, with its own outbox (its events
-   * carry the span and the caller's actor), and sends what it staged once the change committed,
-   * off the answer's path.
+   * Runs a state-changing call as a span of the caller's trace, as one unit of work: its events
+   * carry the span and the caller's actor, and are sent once the change committed, off the
+   * answer's path.
    */
   #changing<T>(
     method: string,
@@ -41,15 +45,12 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
     const cause = causeOf(context, "shop-catalog");
     return span(
       { service: "shop-catalog", name: `rpc catalog.${method}`, parent: parseTraceparent(cause.traceparent) },
-      async (trace) => {
+      (trace) => {
         // Events carry this span (a child of the caller's); a call with no trace raises untraced events.
         const traceparent = cause.traceparent ? formatTraceparent(trace) : null;
-        const outbox = new Outbox(this.env, "shop-catalog", { ...cause, traceparent });
-        try {
-          return await run(this.#deps(outbox));
-        } finally {
-          this.ctx.waitUntil(outbox.flush());
-        }
+        return unitOfWork(this.ctx, this.env, "shop-catalog", { ...cause, traceparent }, (outbox) =>
+          run({ repo: new CatalogRepository(this.env.DB, outbox) }),
+        );
       },
     );
   }
@@ -67,7 +68,7 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
   }
 
   quote(productIds: string[]): Promise<Result<ProductQuote[]>> {
-    return products.quote(this.#deps(), productIds);
+    return this.#reading((deps) => products.quote(deps, productIds));
   }
 
   reserve(orderId: string, lines: OrderLine[], context?: CallContext): Promise<Result<{ state: "reserved" }>> {
@@ -87,6 +88,6 @@ export default class CatalogService extends WorkerEntrypoint<Env> implements Cat
   }
 
   stock(productId: string): Promise<Result<StockLevels | null>> {
-    return products.stockLevels(this.#deps(), productId);
+    return this.#reading((deps) => products.stockLevels(deps, productId));
   }
 }

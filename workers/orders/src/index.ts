@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox, outboxBacklog } from "../../../queues/outbox";
+import { outboxBacklog, unitOfWork } from "../../../queues/outbox";
 import { faultsEnabled } from "../../shared/src/config";
 import { systemActor } from "../../shared/src/contracts/common";
 import type { OutboxBacklog } from "../../shared/src/contracts/events";
@@ -29,11 +29,7 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
 
   /** The orders whose saga is in compensation_failed (up to 100, newest first): shop-alerts asks. */
   async compensationFailedSagas(): Promise<string[]> {
-    const repo = new OrdersRepository(
-      this.env.DB,
-      new Outbox(this.env, "shop-orders", { traceparent: null, actor: systemActor("shop-orders") }),
-    );
-    const page = await repo.listSagas({ state: "compensation_failed", limit: 100 });
+    const page = await this.#repo((repo) => repo.listSagas({ state: "compensation_failed", limit: 100 }));
     return page.items.map((item) => item.orderId);
   }
 
@@ -48,10 +44,15 @@ export default class OrdersService extends WorkerEntrypoint<Env> {
     if (!faultsEnabled(this.env)) return fail("not_found", "Faults cannot be set here.");
     const checked = parseResult(RpcFaultsSchema, faults);
     if (!checked.ok) return checked;
-    const repo = new OrdersRepository(
-      this.env.DB,
-      new Outbox(this.env, "shop-orders", { traceparent: null, actor: systemActor("shop-orders") }),
+    const value = await this.#repo((repo) => repo.updateRpcFaults(checked.value, new Date().toISOString()));
+    return { ok: true, value };
+  }
+
+  /** One RPC call is one unit of work (these stage no event, so they flush nothing). */
+  #repo<R>(run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
+    const cause = { traceparent: null, actor: systemActor("shop-orders") };
+    return unitOfWork(this.ctx, this.env, "shop-orders", cause, (outbox) =>
+      run(new OrdersRepository(this.env.DB, outbox)),
     );
-    return { ok: true, value: await repo.updateRpcFaults(checked.value, new Date().toISOString()) };
   }
 }

@@ -9,11 +9,10 @@ import { requestFingerprint } from "./idempotency";
 import type { IdempotencyRecord, OrdersRepository } from "./repository";
 import type { SagaPlan } from "./saga/steps";
 
-/** What the saga looks like from the orders service: start it, wait a little for it. */
+/** What the saga looks like from the orders service: start it and wait a little for it, in one call. */
 export interface SagaPort {
-  start(plan: SagaPlan): Promise<void>;
-  /** The saga's view once it ended, or as it stands after `timeoutMs`. */
-  awaitEnd(orderId: string, timeoutMs: number): Promise<SagaView>;
+  /** Starts the saga (idempotent); its view once it ended, or as it stands after `waitMs`. */
+  start(plan: SagaPlan, waitMs: number): Promise<SagaView>;
 }
 
 export interface PlaceOrderDeps {
@@ -130,16 +129,18 @@ export async function placeOrder(
 
   let view: SagaView | undefined;
   try {
-    await deps.saga.start({
-      orderId,
-      userId: identity.userId,
-      lines: input.items,
-      amountCents: totalCents,
-      currency,
-      traceparent: deps.traceparent,
-      ...(deps.actor ? { actor: deps.actor } : {}),
-    });
-    view = await deps.saga.awaitEnd(orderId, deps.waitMs);
+    view = await deps.saga.start(
+      {
+        orderId,
+        userId: identity.userId,
+        lines: input.items,
+        amountCents: totalCents,
+        currency,
+        traceparent: deps.traceparent,
+        ...(deps.actor ? { actor: deps.actor } : {}),
+      },
+      deps.waitMs,
+    );
   } catch (error) {
     // The order is stored; the sweep starts any pending order whose saga did not start.
     deps.log?.("saga start failed; the sweep will start it", { orderId, error: String(error) });

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
+import { alarmWaker } from "../../shared/src/alarm-wake";
 import type { CatalogRpc } from "../../shared/src/contracts/catalog";
 import { actorOf, pagedQuerySchema } from "../../shared/src/contracts/common";
 import { OrderIdSchema, PlaceOrderSchema, SagaStateSchema, ShipOrderSchema } from "../../shared/src/contracts/orders";
@@ -15,6 +16,9 @@ import { cancelOrder, orderFor, shipOrder, visibleOrder } from "./orders";
 import { placeOrder } from "./place-order";
 import { OrdersRepository } from "./repository";
 import type { Canceller } from "./saga/machine";
+
+/** The sweep's alarm is asked for at most once per sweep period per isolate. */
+const wakeSweeper = alarmWaker();
 
 type OrdersApp = { Bindings: Env; Variables: OutboxVariables };
 
@@ -37,7 +41,7 @@ export const app = serviceApp<OrdersApp>("shop-orders", { use: [withOutbox("shop
     const key = parseIdempotencyKey(c.req.header("idempotency-key"));
     if (!key.ok) throw new ProblemException("bad_request", { detail: key.detail });
     const input = await readBody(c.req.raw, PlaceOrderSchema);
-    c.executionCtx.waitUntil(c.env.SWEEPER.getByName("sweeper").ensureScheduled());
+    c.executionCtx.waitUntil(wakeSweeper("sweeper", () => c.env.SWEEPER.getByName("sweeper").ensureScheduled()));
     const log = c.get("log");
     const trace = c.get("trace");
     // Calls out of this request are spans of it: the catalog's quote, and the saga object's start
@@ -56,23 +60,14 @@ export const app = serviceApp<OrdersApp>("shop-orders", { use: [withOutbox("shop
           },
           traceparent: formatTraceparent(trace),
           actor: actorOf(identity),
+          // Starts the saga and waits a little for it, in one call.
           saga: {
-            start: async (plan) => {
-              await call(
+            start: (plan, waitMs) =>
+              call(
                 "do OrderSaga.start",
-                (traceparent) => c.env.ORDER_SAGA.getByName(plan.orderId).start({ ...plan, traceparent }),
+                (traceparent) => c.env.ORDER_SAGA.getByName(plan.orderId).start({ ...plan, traceparent }, waitMs),
                 { orderId: plan.orderId },
-              );
-            },
-            awaitEnd: async (orderId, timeoutMs) => {
-              const view = await call(
-                "do OrderSaga.awaitEnd",
-                () => c.env.ORDER_SAGA.getByName(orderId).awaitEnd(timeoutMs),
-                { orderId },
-              );
-              if (!view) throw new Error("the saga has not started");
-              return view;
-            },
+              ),
           },
           waitMs: ordersConfig(c.env).ORDER_WAIT_MS,
           log: (message, fields) => log.warn(message, fields),

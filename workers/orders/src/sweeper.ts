@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
+import { unitOfWork } from "../../../queues/outbox";
 import { systemActor } from "../../shared/src/contracts/common";
 import { createLogger, errorFields } from "../../shared/src/log";
 import { ordersConfig } from "./config";
@@ -27,14 +27,23 @@ async function* pages<T>(page: (after: string) => Promise<T[]>, key: (row: T) =>
   }
 }
 
+export interface SweepReport {
+  started: string[];
+  refunded: string[];
+  failed: string[];
+  forgottenKeys: number;
+}
+
 export class OrderSweeper extends DurableObject<Env> {
   readonly #log = createLogger({ service: "shop-orders/sweeper" });
 
-  /** Makes sure the alarm is set; cheap and idempotent, called on the service's hot paths. */
-  async ensureScheduled(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + ordersConfig(this.env).SWEEP_INTERVAL_MS);
-    }
+  /** Makes sure the alarm is set and answers when it fires (epoch ms); cheap and idempotent. */
+  async ensureScheduled(): Promise<number> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current !== null) return current;
+    const at = Date.now() + ordersConfig(this.env).SWEEP_INTERVAL_MS;
+    await this.ctx.storage.setAlarm(at);
+    return at;
   }
 
   /**
@@ -42,13 +51,16 @@ export class OrderSweeper extends DurableObject<Env> {
    * owed) and pages through all of it; each order is handled on its own, so one that fails is
    * logged and the others, and the key clean-up, still run.
    */
-  async sweep(): Promise<{ started: string[]; refunded: string[]; failed: string[]; forgottenKeys: number }> {
-    const config = ordersConfig(this.env);
+  sweep(): Promise<SweepReport> {
     // The sweep's own writes raise no events; it only reads and starts sagas.
-    const repo = new OrdersRepository(
-      this.env.DB,
-      new Outbox(this.env, "shop-orders", { traceparent: null, actor: systemActor("shop-orders/sweeper") }),
+    const cause = { traceparent: null, actor: systemActor("shop-orders/sweeper") };
+    return unitOfWork(this.ctx, this.env, "shop-orders", cause, (outbox) =>
+      this.#sweep(new OrdersRepository(this.env.DB, outbox)),
     );
+  }
+
+  async #sweep(repo: OrdersRepository): Promise<SweepReport> {
+    const config = ordersConfig(this.env);
     const olderThan = new Date(Date.now() - config.SWEEP_PENDING_AFTER_MS).toISOString();
     const started: string[] = [];
     const refunded: string[] = [];

@@ -1,4 +1,4 @@
-import { Outbox } from "../../../queues/outbox";
+import type { Outbox } from "../../../queues/outbox";
 import { BreakerClient } from "../../shared/src/breaker-client";
 import { systemActor } from "../../shared/src/contracts/common";
 import { parseTraceparent } from "../../shared/src/trace";
@@ -14,14 +14,10 @@ let breakers: BreakerClient | undefined;
 let balancer: Balancer<ProviderEndpoint> | undefined;
 
 /**
- * One call's dependencies; its status changes stage their events in `outbox`, and its provider
- * calls are child spans of the caller's `traceparent`.
+ * One call's dependencies (inside its `unitOfWork`); its status changes stage their events in
+ * `outbox`, and its provider calls are child spans of the caller's `traceparent`.
  */
-export function deps(
-  env: Env,
-  outbox = new Outbox(env, "shop-payments", { traceparent: null, actor: systemActor("shop-payments") }),
-  traceparent: string | null = null,
-): PaymentsDeps {
+export function deps(env: Env, outbox: Outbox, traceparent: string | null = null): PaymentsDeps {
   const config = paymentsConfig(env);
   breakers ??= new BreakerClient(() => env.CIRCUIT_BREAKER);
   balancer ??= new Balancer(config.strategy, config.endpoints);

@@ -1,6 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { Outbox, outboxBacklog } from "../../../queues/outbox";
-import { type CallContext, causeOf, OrderIdSchema } from "../../shared/src/contracts/common";
+import { outboxBacklog, unitOfWork } from "../../../queues/outbox";
+import { type CallContext, causeOf, OrderIdSchema, systemActor } from "../../shared/src/contracts/common";
 import type { OutboxBacklog } from "../../shared/src/contracts/events";
 import type { ServiceHealth } from "../../shared/src/contracts/health";
 import {
@@ -34,10 +34,16 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
     return problemResponse("not_found", "shop-payments has no HTTP routes; use its RPC methods.", crypto.randomUUID());
   }
 
+  /** A read: a unit of work that stages nothing, so it flushes nothing. */
+  #reading<T>(run: (deps: payments.PaymentsDeps) => Promise<T>): Promise<T> {
+    const cause = { traceparent: null, actor: systemActor("shop-payments") };
+    return unitOfWork(this.ctx, this.env, "shop-payments", cause, (outbox) => run(deps(this.env, outbox)));
+  }
+
   /**
-   * Runs a state-changing call as a span of the caller's trace, with its own outbox (its events
-   * carry the span and the caller's actor; provider calls are child spans), and sends what it
-   * staged once the change committed, off the answer's path.
+   * Runs a state-changing call as a span of the caller's trace, as one unit of work: its events
+   * carry the span and the caller's actor (provider calls are child spans), and are sent once the
+   * change committed, off the answer's path.
    */
   #changing<T>(
     method: string,
@@ -47,15 +53,12 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
     const cause = causeOf(context, "shop-payments");
     return span(
       { service: "shop-payments", name: `rpc payments.${method}`, parent: parseTraceparent(cause.traceparent) },
-      async (trace) => {
+      (trace) => {
         // Events carry this span (a child of the caller's); a call with no trace raises untraced events.
         const traceparent = cause.traceparent ? formatTraceparent(trace) : null;
-        const outbox = new Outbox(this.env, "shop-payments", { ...cause, traceparent });
-        try {
-          return await run(deps(this.env, outbox, traceparent));
-        } finally {
-          this.ctx.waitUntil(outbox.flush());
-        }
+        return unitOfWork(this.ctx, this.env, "shop-payments", { ...cause, traceparent }, (outbox) =>
+          run(deps(this.env, outbox, traceparent)),
+        );
       },
     );
   }
@@ -94,13 +97,13 @@ export default class PaymentsService extends WorkerEntrypoint<Env> implements Pa
 
   async payment(orderId: string): Promise<Result<Payment | null>> {
     const checked = parseResult(OrderIdSchema, orderId, "order id");
-    return checked.ok ? ok(await payments.payment(deps(this.env), checked.value)) : checked;
+    return checked.ok ? ok(await this.#reading((d) => payments.payment(d, checked.value))) : checked;
   }
 
   /** The provider ledger of one order: every attempt, skips included (operators, saga history). */
   async attempts(orderId: string): Promise<Result<StoredAttempt[]>> {
     const checked = parseResult(OrderIdSchema, orderId, "order id");
-    return checked.ok ? ok(await payments.attempts(deps(this.env), checked.value)) : checked;
+    return checked.ok ? ok(await this.#reading((d) => payments.attempts(d, checked.value))) : checked;
   }
 
   async setFaults(faults: Faults): Promise<Result<Faults>> {

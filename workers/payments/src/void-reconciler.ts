@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { Outbox } from "../../../queues/outbox";
+import { unitOfWork } from "../../../queues/outbox";
 import { systemActor } from "../../shared/src/contracts/common";
 import { createLogger, errorFields } from "../../shared/src/log";
 import { deps } from "./deps";
@@ -26,13 +26,16 @@ export class VoidReconciler extends DurableObject<Env> {
   }
 
   /** One run over the due checks; returns what it did. */
-  async run(now = Date.now()): Promise<{ checked: string[]; voided: string[]; failed: string[] }> {
+  run(now = Date.now()): Promise<{ checked: string[]; voided: string[]; failed: string[] }> {
     // A timer acts on its own: its events' actor is the system.
-    const outbox = new Outbox(this.env, "shop-payments", {
-      traceparent: null,
-      actor: systemActor("shop-payments/void-reconciler"),
-    });
-    const d = deps(this.env, outbox);
+    const cause = { traceparent: null, actor: systemActor("shop-payments/void-reconciler") };
+    return unitOfWork(this.ctx, this.env, "shop-payments", cause, (outbox) => this.#run(deps(this.env, outbox), now));
+  }
+
+  async #run(
+    d: ReturnType<typeof deps>,
+    now: number,
+  ): Promise<{ checked: string[]; voided: string[]; failed: string[] }> {
     const checked: string[] = [];
     const voided: string[] = [];
     const failed: string[] = [];
@@ -53,7 +56,6 @@ export class VoidReconciler extends DurableObject<Env> {
         this.#log.error("void check failed; it is tried again", { orderId, ...errorFields(error) });
       }
     }
-    this.ctx.waitUntil(outbox.flush());
     if (checked.length > 0 || failed.length > 0) this.#log.info("void checks", { checked, voided, failed });
     return { checked, voided, failed };
   }
@@ -61,7 +63,10 @@ export class VoidReconciler extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.run(now);
-    const next = await deps(this.env).repo.nextVoidCheckAt();
+    const cause = { traceparent: null, actor: systemActor("shop-payments/void-reconciler") };
+    const next = await unitOfWork(this.ctx, this.env, "shop-payments", cause, (outbox) =>
+      deps(this.env, outbox).repo.nextVoidCheckAt(),
+    );
     // A check that threw keeps its due time: come back in a minute rather than spin.
     if (next !== null) await this.ctx.storage.setAlarm(Math.max(Date.parse(next), now + 1_000));
   }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { Outbox } from "../../../../queues/outbox";
+import { unitOfWork } from "../../../../queues/outbox";
 import { BreakerClient, type BreakerTrace } from "../../../shared/src/breaker-client";
 import { faultsEnabled } from "../../../shared/src/config";
 import { type Actor, systemActor } from "../../../shared/src/contracts/common";
@@ -44,6 +44,13 @@ interface Stored {
 /** The placing user, stored in the plan (older plans: the order's user). */
 const actorOfPlan = (plan: SagaPlan): Actor => plan.actor ?? { type: "user", id: plan.userId };
 
+const log = createLogger({ service: "shop-orders/saga" });
+/**
+ * Per isolate, shared by every saga object it hosts (one per order): the breakers' cache of
+ * `closed` answers (SPEC: up to a second) only saves calls when it outlives one order.
+ */
+let breakers: BreakerClient | undefined;
+
 /**
  * OrderSaga: one Durable Object per order, driving the pure machine of `machine.ts` through the
  * step table of `steps.ts`. Hosted by shop-orders, its only host, so it writes orders-db itself.
@@ -59,7 +66,9 @@ export class OrderSaga extends DurableObject<Env> {
   #waiters: (() => void)[] = [];
   readonly #breakers: BreakerClient;
   readonly #config: SagaConfig;
-  readonly #log = createLogger({ service: "shop-orders/saga" });
+  readonly #log = log;
+  /** The view this object last wrote to orders-db (written, not just sent). */
+  #projected: { revision: number; json: string } | undefined;
 
   /** The saga's lines about one order carry the trace of the request that placed it. */
   #logOf(plan: SagaPlan | null | undefined) {
@@ -70,9 +79,10 @@ export class OrderSaga extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = sagaConfig(env);
-    this.#breakers = new BreakerClient(() => env.CIRCUIT_BREAKER, {
-      log: (message, fields) => this.#log.warn(message, fields),
+    breakers ??= new BreakerClient(() => env.CIRCUIT_BREAKER, {
+      log: (message, fields) => log.warn(message, fields),
     });
+    this.#breakers = breakers;
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(
         "CREATE TABLE IF NOT EXISTS saga (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, plan TEXT NOT NULL, revision INTEGER NOT NULL)",
@@ -86,27 +96,22 @@ export class OrderSaga extends DurableObject<Env> {
   }
 
   /**
-   * One orders-db write with its own outbox (its events carry `traceparent`, the trace of the
+   * One orders-db write as its own unit of work (its events carry `traceparent`, the trace of the
    * request that placed the order, and the placing user as their actor), flushed once the write
    * committed. Writes with no plan (the projection) raise no events: the system is their actor.
    */
-  async #write<R>(plan: SagaPlan | null, run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
-    const outbox = new Outbox(
-      this.env,
-      "shop-orders",
-      plan
-        ? { traceparent: plan.traceparent ?? null, actor: actorOfPlan(plan) }
-        : { traceparent: null, actor: systemActor("shop-orders/saga") },
+  #write<R>(plan: SagaPlan | null, run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
+    const cause = plan
+      ? { traceparent: plan.traceparent ?? null, actor: actorOfPlan(plan) }
+      : { traceparent: null, actor: systemActor("shop-orders/saga") };
+    return unitOfWork(this.ctx, this.env, "shop-orders", cause, (outbox) =>
+      run(new OrdersRepository(this.env.DB, outbox)),
     );
-    const result = await run(new OrdersRepository(this.env.DB, outbox));
-    this.ctx.waitUntil(outbox.flush());
-    return result;
   }
 
-  /** One orders-db read: nothing is staged, so there is no outbox to flush. */
+  /** One orders-db read: a unit of work that stages nothing, so it flushes nothing. */
   #read<R>(run: (repo: OrdersRepository) => Promise<R>): Promise<R> {
-    const outbox = new Outbox(this.env, "shop-orders", { traceparent: null, actor: systemActor("shop-orders/saga") });
-    return run(new OrdersRepository(this.env.DB, outbox));
+    return this.#write(null, run);
   }
 
   /** Injected faults of the saga's calls (development only). */
@@ -200,11 +205,18 @@ export class OrderSaga extends DurableObject<Env> {
 
   /** The alarm and the orders-db projection follow every stored change. */
   async #afterWrite(state: SagaMachineState, wakeAt: number | null, revision: number): Promise<void> {
+    const view = toSagaView(state);
+    const json = JSON.stringify(view);
     if (wakeAt === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(wakeAt);
     try {
-      const view = toSagaView(state);
-      await this.#write(null, (repo) => repo.saveSaga(state.orderId, view, revision, new Date().toISOString()));
+      // A change the view does not show (an emit confirmed, a timer moved) right after a written
+      // revision with the same view writes nothing: orders-db already shows it.
+      const same = this.#projected?.revision === revision - 1 && this.#projected.json === json;
+      if (!same) {
+        await this.#write(null, (repo) => repo.saveSaga(state.orderId, view, revision, new Date().toISOString()));
+      }
+      if (!this.#projected || this.#projected.revision < revision) this.#projected = { revision, json };
     } catch (error) {
       // The object is the truth; the next change writes the projection again.
       this.#log.warn("saga projection failed", { orderId: state.orderId, error: String(error) });
@@ -305,9 +317,13 @@ export class OrderSaga extends DurableObject<Env> {
   // ------------------------------------------------------------------------------------------
   // RPC
 
-  /** Starts the saga (idempotent: a started saga ignores it). */
-  async start(plan: SagaPlan): Promise<SagaView> {
+  /**
+   * Starts the saga (idempotent: a started saga ignores it) and answers its view once it ended,
+   * or as it stands after `waitMs` (0: at once), so placing an order costs one call here.
+   */
+  async start(plan: SagaPlan, waitMs = 0): Promise<SagaView> {
     this.#run({ type: "start" }, plan);
+    if (waitMs > 0) await this.#settle(waitMs);
     return this.view() as SagaView;
   }
 
@@ -318,6 +334,12 @@ export class OrderSaga extends DurableObject<Env> {
 
   /** The view once the saga has come to rest, or as it stands after `timeoutMs`. */
   async awaitEnd(timeoutMs: number): Promise<SagaView | null> {
+    await this.#settle(timeoutMs);
+    return this.view();
+  }
+
+  /** Waits until the saga has come to rest, or `timeoutMs`. */
+  async #settle(timeoutMs: number): Promise<void> {
     const stored = this.#load();
     if (stored && !hasEnded(stored.state)) {
       await new Promise<void>((resolve) => {
@@ -328,7 +350,6 @@ export class OrderSaga extends DurableObject<Env> {
         });
       });
     }
-    return this.view();
   }
 
   /**
