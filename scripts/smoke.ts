@@ -1,18 +1,24 @@
 /**
  * `npm run smoke`: runs `npm run dev` on a spare port, waits until it reports ready, then uses the
  * API as a person would with curl (health, register, login, me, refresh, a forged token, the
- * seeded admin) and stops it. Proves the README's first command on this machine.
+ * seeded admin) and stops it. Proves the README's first command on this machine. Its system has its
+ * own ports and its own state folder (`.wrangler/smoke-<port>`, removed after), so it can run
+ * beside your `npm run dev` without reloading it or touching its data.
  */
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { ShopClient } from "../clients/typescript/src/index.ts";
 import { ApiClient } from "./api-client.ts";
 import { freeDevPort, ROOT } from "./lib.ts";
 
 const port = Number(process.env.SMOKE_PORT || (await freeDevPort()));
 const base = `http://127.0.0.1:${port}`;
+// A state folder of its own: beside a running `npm run dev`, smoke neither sees nor changes its data.
+const stateDir = join(".wrangler", `smoke-${port}`);
 const child = spawn(process.execPath, ["scripts/dev.ts"], {
   cwd: ROOT,
-  env: { ...process.env, PORT: String(port) },
+  env: { ...process.env, PORT: String(port), DEV_STATE_DIR: stateDir },
   stdio: ["ignore", "pipe", "pipe"],
   detached: true,
 });
@@ -155,4 +161,7 @@ try {
   process.exitCode = 1;
 } finally {
   stop();
+  // wrangler lets go of its state files once it has stopped.
+  await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once("close", resolve)));
+  rmSync(join(ROOT, stateDir), { recursive: true, force: true });
 }

@@ -1,0 +1,58 @@
+/**
+ * The per-run copies of wrangler configs that `npm run dev -- --var ...` (and a simulator off its
+ * default port) needs, as pure text functions (unit-tested). The copies live under
+ * `.wrangler/dev-configs/<port>/`, never beside the committed configs: a running `wrangler dev`
+ * rebuilds a Worker when a file appears in or leaves a folder its bundler read (esbuild's watch
+ * covers directory listings), so a copy written beside `workers/payments/wrangler.toml` by a
+ * second dev or `npm run smoke` made the first one reload.
+ */
+import { posix } from "node:path";
+
+/** Sets `vars` in the [vars] table of a wrangler.toml text (replacing or adding each line). */
+export function withVars(toml: string, vars: Record<string, string>): string {
+  const lines = toml.split("\n");
+  let start = lines.findIndex((line) => line.trim() === "[vars]");
+  if (start < 0) {
+    lines.push("", "[vars]");
+    start = lines.length - 1;
+  }
+  let end = lines.findIndex((line, i) => i > start && line.trim().startsWith("["));
+  if (end < 0) end = lines.length;
+  for (const [name, value] of Object.entries(vars)) {
+    const at = lines.findIndex((line, i) => i > start && i < end && new RegExp(`^${name}\\s*=`).test(line));
+    const line = `${name} = ${JSON.stringify(value)}`;
+    if (at >= 0) lines[at] = line;
+    else {
+      lines.splice(start + 1, 0, line);
+      end++;
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The keys of a wrangler config that hold a path relative to the config's folder. */
+const PATH_KEYS = ["main", "directory", "migrations_dir"];
+
+/**
+ * A wrangler.toml text moved from folder `from` to folder `to` (both relative to the repository,
+ * POSIX separators): every relative path it holds (`main`, `[assets] directory`, `migrations_dir`)
+ * is rewritten to point at the same file from the new folder.
+ */
+export function relocateConfig(toml: string, from: string, to: string): string {
+  const pattern = new RegExp(`^(\\s*(?:${PATH_KEYS.join("|")})\\s*=\\s*)"([^"]*)"`);
+  return toml
+    .split("\n")
+    .map((line) => {
+      const match = pattern.exec(line);
+      if (!match || posix.isAbsolute(match[2] as string)) return line;
+      const target = posix.relative(to, posix.join(from, match[2] as string)) || ".";
+      return line.replace(pattern, `$1${JSON.stringify(target)}`);
+    })
+    .join("\n");
+}
+
+/** Where this run's copy of a Worker's config goes: `.wrangler/dev-configs/<port>/<its folder>/`. */
+export function derivedConfigPath(config: string, port: number): string {
+  const folder = posix.dirname(config);
+  return posix.join(".wrangler", "dev-configs", String(port), folder === "." ? "root" : folder, "wrangler.toml");
+}
