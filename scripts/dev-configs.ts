@@ -1,10 +1,11 @@
 /**
  * The per-run copies of wrangler configs that `npm run dev -- --var ...` (and a simulator off its
  * default port) needs, as pure text functions (unit-tested). The copies live under
- * `.wrangler/dev-configs/<port>/`, never beside the committed configs: a running `wrangler dev`
- * rebuilds a Worker when a file appears in or leaves a folder its bundler read (esbuild's watch
- * covers directory listings), so a copy written beside `workers/payments/wrangler.toml` by a
- * second dev or `npm run smoke` made the first one reload.
+ * `.wrangler/dev-configs/<port>/` (git-ignored, removed on exit), never among the committed
+ * configs and sources, so a run killed before its cleanup leaves nothing there. (What made a
+ * running dev reload beside a second one was the rewrite of the gateway's assets, not these
+ * copies: checked by adding a file beside workers/payments/wrangler.toml under a running dev,
+ * which did not reload it; see gateway-assets.ts.)
  */
 import { posix } from "node:path";
 

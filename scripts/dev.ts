@@ -11,7 +11,8 @@
  * wrangler's own `--var` reaches only the first config of a multi-config `wrangler dev`, so such a
  * Worker (and payments when the simulator is not on 8788) runs from a copy of its config under
  * `.wrangler/dev-configs/<port>/` (paths rewritten, its `.dev.vars` copied, removed on exit), never
- * beside the committed config, where a running dev would notice it and reload.
+ * among the committed configs. The gateway's assets are rewritten only when they change: every
+ * write there made a running dev on the same checkout reload.
  *
  * DEV_STATE_DIR (default .wrangler) holds the local state (D1, Durable Objects, queues): `npm run
  * smoke` gives its system a folder of its own, so it neither sees nor changes yours.
@@ -70,7 +71,7 @@ const derivedFolders: string[] = [];
 
 /**
  * The config to run a Worker from: its own, or this run's copy with its [vars] set, under
- * `.wrangler/dev-configs/<port>/` (see dev-configs.ts for why not beside it), with the Worker's
+ * `.wrangler/dev-configs/<port>/` (not among the committed configs), with the Worker's
  * `.dev.vars` copied next to it (wrangler reads secrets from the config's folder).
  */
 function devConfig(worker: { name: string; config: string }, overrides: Map<string, Record<string, string>>): string {

@@ -55,7 +55,8 @@ const client = () => new ShopClient({ baseUrl: base, headers: { "cf-connecting-i
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 try {
-  const deadline = Date.now() + 180_000;
+  // A fresh state folder means every migration and seed first: on a loaded machine that takes minutes.
+  const deadline = Date.now() + 420_000;
   while (!output.includes("edge-shop is ready")) {
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`npm run dev did not get ready:\n${output.slice(-3000)}`);
@@ -156,10 +157,12 @@ try {
   console.log("smoke: all steps passed");
 } catch (error) {
   console.error(String(error));
+  console.error(`npm run dev's whole output: .wrangler/dev-${port}.log`);
   process.exitCode = 1;
 } finally {
   stop();
   // wrangler lets go of its state files once it has stopped.
   await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once("close", resolve)));
   rmSync(join(ROOT, stateDir), { recursive: true, force: true });
+  if (!process.exitCode) rmSync(join(ROOT, ".wrangler", `dev-${port}.log`), { force: true });
 }
