@@ -35,6 +35,24 @@ function busyAddress(line: string): string | undefined {
 }
 
 /**
+ * The first `✘ [ERROR]` message, with the source location esbuild prints under it ("Could not
+ * resolve "./x" (src/index.ts:3:7)"); esbuild's "Build failed with N error(s):" heading gives way to
+ * the error it announces.
+ */
+function markedError(lines: string[]): string | undefined {
+  const at = lines
+    .map((line, index) => ({ index, text: /✘ \[ERROR\]\s*(.*)$/.exec(line)?.[1]?.trim() }))
+    .filter((found): found is { index: number; text: string } => Boolean(found.text));
+  const chosen = at.find((found) => !/^Build failed with \d+ errors?:?$/.test(found.text)) ?? at[0];
+  if (!chosen) return undefined;
+  const location = lines
+    .slice(chosen.index + 1, chosen.index + 4)
+    .map((line) => /^\s*([\w./@-]+:\d+:\d+):\s*$/.exec(line)?.[1])
+    .find(Boolean);
+  return location ? `${chosen.text} (${location})` : chosen.text;
+}
+
+/**
  * The one line to show for a failed wrangler run: a busy port (anywhere in the output) as
  * "address already in use: host:port"; else the first `✘ [ERROR]` line (wrangler's and esbuild's
  * marker); else the first line naming an error (`Error: ...`, `TypeError: ...`, `error: ...`,
@@ -50,8 +68,8 @@ export function firstRealError(output: string): string | undefined {
   const dumpAt = lines.findIndex((line) => DUMP_START.test(line));
   const before = dumpAt >= 0 ? lines.slice(0, dumpAt) : lines;
   const candidates = before.filter((line) => !isNoise(line));
-  const marked = candidates.find((line) => /✘ \[ERROR\]/.test(line));
-  if (marked) return marked.replace(/^.*✘ \[ERROR\]\s*/, "").trim();
+  const marked = markedError(before);
+  if (marked) return marked;
   const named = candidates.find((line) =>
     /^\s*(Uncaught )?([A-Z]\w*)?Error\b|^\s*error:|\bERR_[A-Z_]+\b|^\s*\[?ERROR\]?\b/i.test(line),
   );

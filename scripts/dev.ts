@@ -281,10 +281,13 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 5000));
     fail("wrangler dev", `${pspRun.output()}\n${shopRun.output()}`);
   }
-  console.error(String(error));
-  stopping = true;
+  // Still running but never ready: wrangler dev waits for a fix after a build error; say which.
+  const reason = firstRealError(`${pspRun.output()}\n${shopRun.output()}`);
   child.kill("SIGTERM");
   psp.kill("SIGTERM");
+  if (reason) fail("wrangler dev", reason);
+  console.error(String(error));
+  stopping = true;
   process.exit(1);
 }
 console.log(`\nedge-shop is ready on http://localhost:${port}  (docs: http://localhost:${port}/docs/)`);

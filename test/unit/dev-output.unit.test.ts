@@ -34,7 +34,22 @@ describe("firstRealError: the one line npm run dev shows when wrangler fails", (
       '      3 │ import { x } from "./missing";',
       "✘ [ERROR] Build failed with 1 error:",
     ].join("\n");
-    expect(firstRealError(output)).toBe('Could not resolve "./missing"');
+    expect(firstRealError(output)).toBe('Could not resolve "./missing" (workers/orders/src/index.ts:3:21)');
+  });
+
+  it("gives esbuild's error with its location, not the 'Build failed' heading (as captured from wrangler dev)", () => {
+    const output = [
+      "[wrangler:info] Ready on http://127.0.0.1:8971",
+      "\u001b[31m✘ \u001b[41;31m[\u001b[41;97mERROR\u001b[41;31m]\u001b[0m \u001b[1mBuild failed with 1 error:\u001b[0m",
+      "",
+      '  \u001b[31m✘ \u001b[41;31m[\u001b[41;97mERROR\u001b[41;31m]\u001b[0m \u001b[1mCould not resolve "./does-not-exist"\u001b[0m',
+      "  ",
+      "      src/index.ts:75:7:",
+      '  \u001b[37m      75 │ import \u001b[32m"./does-not-exist"\u001b[37m;',
+      "           ╵        \u001b[32m~~~~~~~~~~~~~~~~~~\u001b[0m",
+    ].join("\n");
+    expect(firstRealError(output)).toBe('Could not resolve "./does-not-exist" (src/index.ts:75:7)');
+    expect(firstRealError("✘ [ERROR] Build failed with 2 errors:")).toBe("Build failed with 2 errors:");
   });
 
   it("else the first line naming an error, skipping stack frames and the dump", () => {
