@@ -282,10 +282,10 @@ try {
     fail("wrangler dev", `${pspRun.output()}\n${shopRun.output()}`);
   }
   // Still running but never ready: wrangler dev waits for a fix after a build error; say which.
-  const reason = firstRealError(`${pspRun.output()}\n${shopRun.output()}`);
+  const output = `${pspRun.output()}\n${shopRun.output()}`;
   child.kill("SIGTERM");
   psp.kill("SIGTERM");
-  if (reason) fail("wrangler dev", reason);
+  if (firstRealError(output)) fail("wrangler dev", output);
   console.error(String(error));
   stopping = true;
   process.exit(1);
