@@ -103,8 +103,10 @@ async function main(): Promise<void> {
     case "logout":
       await client.logout();
       return out({ ok: true }, () => "signed out");
-    case "me":
-      return out(unwrap(await api.GET("/api/users/me")), () => "");
+    case "me": {
+      const me = unwrap(await api.GET("/api/users/me"));
+      return out(me, () => table([[me.id, me.email, me.name, me.role]]));
+    }
     case "products": {
       const limit = values.limit ? Number(values.limit) : 20;
       const page = unwrap(await api.GET("/api/products", { params: { query: { limit } } }));

@@ -9,15 +9,24 @@
  * `--var <worker>:<NAME>=<value>` (repeatable) overrides one of a Worker's [vars] for this run only,
  * e.g. `npm run dev -- --var shop-orders:SAGA_DEADLINE_MS=20000` (`npm run chaos` uses it).
  * wrangler's own `--var` reaches only the first config of a multi-config `wrangler dev`, so such a
- * Worker (and payments when the simulator is not on 8788) runs from a copy of its config written
- * beside it (`.wrangler-dev-<port>.toml`, git-ignored, removed on exit): same folder, so the same
- * paths and `.dev.vars`; nothing persists into the normal dev configuration.
+ * Worker (and payments when the simulator is not on 8788) runs from a copy of its config under
+ * `.wrangler/dev-configs/<port>/` (paths rewritten, its `.dev.vars` copied, removed on exit), never
+ * among the committed configs. The gateway's assets are rewritten only when they change: every
+ * write there made a running dev on the same checkout reload.
+ *
+ * DEV_STATE_DIR (default .wrangler) holds the local state (D1, Durable Objects, queues): `npm run
+ * smoke` gives its system a folder of its own, so it neither sees nor changes yours.
+ *
+ * When wrangler fails, the first real error line is what you read (a busy port as "address
+ * already in use: host:port"), not a goroutine dump; the whole output is in .wrangler/dev-<port>.log.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { adminSql } from "./admin.ts";
+import { derivedConfigPath, relocateConfig, withVars } from "./dev-configs.ts";
+import { createDumpFilter, firstRealError } from "./dev-output.ts";
 import { ensureDevVars } from "./dev-vars.ts";
 import { buildGatewayAssets } from "./gateway-assets.ts";
 import {
@@ -58,43 +67,30 @@ function varOverrides(): Map<string, Record<string, string>> {
   return overrides;
 }
 
-/** Sets `vars` in the [vars] table of a wrangler.toml text (replacing or adding each line). */
-function withVars(toml: string, vars: Record<string, string>): string {
-  const lines = toml.split("\n");
-  let start = lines.findIndex((line) => line.trim() === "[vars]");
-  if (start < 0) {
-    lines.push("", "[vars]");
-    start = lines.length - 1;
-  }
-  let end = lines.findIndex((line, i) => i > start && line.trim().startsWith("["));
-  if (end < 0) end = lines.length;
-  for (const [name, value] of Object.entries(vars)) {
-    const at = lines.findIndex((line, i) => i > start && i < end && new RegExp(`^${name}\\s*=`).test(line));
-    const line = `${name} = ${JSON.stringify(value)}`;
-    if (at >= 0) lines[at] = line;
-    else {
-      lines.splice(start + 1, 0, line);
-      end++;
-    }
-  }
-  return lines.join("\n");
-}
+const derivedFolders: string[] = [];
 
-const derivedConfigs: string[] = [];
-
-/** The config to run a Worker from: its own, or a copy beside it with this run's [vars]. */
+/**
+ * The config to run a Worker from: its own, or this run's copy with its [vars] set, under
+ * `.wrangler/dev-configs/<port>/` (not among the committed configs), with the Worker's
+ * `.dev.vars` copied next to it (wrangler reads secrets from the config's folder).
+ */
 function devConfig(worker: { name: string; config: string }, overrides: Map<string, Record<string, string>>): string {
   const vars = overrides.get(worker.name);
   if (!vars) return worker.config;
-  const derived = join(dirname(worker.config), `.wrangler-dev-${port}.toml`);
-  writeFileSync(join(ROOT, derived), withVars(readFileSync(join(ROOT, worker.config), "utf8"), vars));
-  derivedConfigs.push(join(ROOT, derived));
+  const derived = derivedConfigPath(worker.config, port);
+  const folder = dirname(join(ROOT, derived));
+  mkdirSync(folder, { recursive: true });
+  const source = readFileSync(join(ROOT, worker.config), "utf8");
+  writeFileSync(join(ROOT, derived), relocateConfig(withVars(source, vars), dirname(worker.config), dirname(derived)));
+  const secrets = join(ROOT, dirname(worker.config), ".dev.vars");
+  if (existsSync(secrets)) copyFileSync(secrets, join(folder, ".dev.vars"));
+  derivedFolders.push(join(ROOT, ".wrangler", "dev-configs", String(port)));
   console.log(`${worker.name}: ${Object.keys(vars).join(", ")} set for this run (${derived})`);
   return derived;
 }
 
 function removeDerivedConfigs(): void {
-  for (const file of derivedConfigs) rmSync(file, { force: true });
+  for (const folder of derivedFolders) rmSync(folder, { recursive: true, force: true });
 }
 const admin = {
   email: process.env.SEED_ADMIN_EMAIL ?? "admin@example.com",
@@ -178,10 +174,54 @@ for (const { name, port: taken } of devPorts(port)) {
     process.exit(1);
   }
 }
-await prepare();
+const LOG = join(ROOT, ".wrangler", `dev-${port}.log`);
+mkdirSync(dirname(LOG), { recursive: true });
+writeFileSync(LOG, "");
+let stopping = false;
+
+/** Says in one line why `what` failed (its first real error), where the whole output is, and exits. */
+function fail(what: string, output: string, code: number | null = 1): never {
+  if (!stopping) {
+    stopping = true;
+    const reason = firstRealError(output) ?? `exited with code ${code}`;
+    const hint = reason.startsWith("address already in use")
+      ? " Is another npm run dev running? Start this one with PORT=<another port>."
+      : "";
+    console.error(`\nnpm run dev: ${what} failed: ${reason}.${hint}\n(whole output: ${LOG})`);
+  }
+  process.exit(code || 1);
+}
+
+try {
+  await prepare();
+} catch (error) {
+  appendFileSync(LOG, String(error));
+  fail("preparing the local databases", String(error));
+}
 const overrides = varOverrides();
+
+/** Runs a wrangler dev with its output shown live (a crash's goroutine dump held back) and kept. */
+function startWrangler(argv: string[]): { child: ReturnType<typeof spawn>; output: () => string } {
+  const [command, commandArgs] = wranglerArgs(argv);
+  const started = spawn(command, commandArgs, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  for (const [stream, target] of [
+    [started.stdout, process.stdout],
+    [started.stderr, process.stderr],
+  ] as const) {
+    const filter = createDumpFilter();
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      output = (output + chunk).slice(-200_000);
+      appendFileSync(LOG, chunk);
+      target.write(filter(chunk));
+    });
+  }
+  return { child: started, output: () => output };
+}
+
 // The payment provider's stand-in: its own wrangler dev on its own port, reached over HTTP.
-const [pspCmd, pspArgs] = wranglerArgs([
+const pspRun = startWrangler([
   "dev",
   "-c",
   PSP_SIM.config,
@@ -195,8 +235,8 @@ const [pspCmd, pspArgs] = wranglerArgs([
   PSP_STATE_DIR,
   "--show-interactive-dev-session=false",
 ]);
-const psp = spawn(pspCmd, pspArgs, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "inherit", "inherit"] });
-const [cmd, args] = wranglerArgs([
+const psp = pspRun.child;
+const shopRun = startWrangler([
   "dev",
   ...WORKERS.slice()
     .reverse()
@@ -211,21 +251,24 @@ const [cmd, args] = wranglerArgs([
   STATE_DIR,
   "--show-interactive-dev-session=false",
 ]);
-const child = spawn(cmd, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "inherit", "inherit"] });
+const child = shopRun.child;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
+    stopping = true;
     child.kill(signal);
     psp.kill(signal);
   });
 }
 process.on("exit", removeDerivedConfigs);
-child.on("exit", (code) => {
+child.on("close", (code) => {
   psp.kill("SIGTERM");
-  process.exit(code ?? 0);
+  if (stopping || code === 0) process.exit(0);
+  fail("wrangler dev (the shop's Workers)", shopRun.output(), code);
 });
-psp.on("exit", (code) => {
+psp.on("close", (code) => {
   child.kill("SIGTERM");
-  process.exit(code ?? 1);
+  if (stopping) process.exit(code ?? 1);
+  fail("wrangler dev (the payment provider simulator)", pspRun.output(), code);
 });
 
 try {
@@ -233,9 +276,18 @@ try {
   await waitFor(`http://127.0.0.1:${PSP_SIM_PORT}/a/v1/authorizations?reference=ready-check`, psp, () => true);
   await waitFor(`http://127.0.0.1:${port}/health`, child, (r) => r.ok);
 } catch (error) {
-  console.error(String(error));
+  if (child.exitCode !== null || psp.exitCode !== null) {
+    // A wrangler exited: its close handler says why once its output is read to the end.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    fail("wrangler dev", `${pspRun.output()}\n${shopRun.output()}`);
+  }
+  // Still running but never ready: wrangler dev waits for a fix after a build error; say which.
+  const output = `${pspRun.output()}\n${shopRun.output()}`;
   child.kill("SIGTERM");
   psp.kill("SIGTERM");
+  if (firstRealError(output)) fail("wrangler dev", output);
+  console.error(String(error));
+  stopping = true;
   process.exit(1);
 }
 console.log(`\nedge-shop is ready on http://localhost:${port}  (docs: http://localhost:${port}/docs/)`);

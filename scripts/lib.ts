@@ -1,14 +1,20 @@
 /** Shared helpers of the project scripts (run on the pinned Node 22 through `npm run`). */
 import { type SpawnOptions, spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deployOrder, readTopology, type WorkerNode } from "./topology.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const STATE_DIR = join(ROOT, ".wrangler", "state");
+/**
+ * Local state of `npm run dev` (D1, Durable Objects, queues): under DEV_STATE_DIR, default
+ * `.wrangler`. `npm run smoke` points it at a folder of its own beside a running dev.
+ */
+const STATE_ROOT = resolve(ROOT, process.env.DEV_STATE_DIR || ".wrangler");
+export const STATE_DIR = join(STATE_ROOT, "state");
 /** The simulator is a separate process: it keeps its own state folder. */
-export const PSP_STATE_DIR = join(ROOT, ".wrangler", "psp-sim");
+export const PSP_STATE_DIR = join(STATE_ROOT, "psp-sim");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
 /**
@@ -105,4 +111,20 @@ export async function freeDevPort(): Promise<number> {
     if (!busy.some(Boolean)) return port;
   }
   throw new Error("no free block of ports for npm run dev");
+}
+
+/**
+ * Writes a file only if its content differs: a running `wrangler dev` watches the gateway's assets
+ * folder and reloads on every write, so regenerating identical files must not touch them.
+ */
+export function writeIfChanged(path: string, data: Uint8Array | string): boolean {
+  const bytes = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
+  if (existsSync(path) && readFileSync(path).equals(bytes)) return false;
+  writeFileSync(path, bytes);
+  return true;
+}
+
+/** Copies a file unless the target already has the same content (see writeIfChanged). */
+export function copyIfChanged(from: string, to: string): boolean {
+  return writeIfChanged(to, readFileSync(from));
 }

@@ -1,7 +1,21 @@
 import { env } from "cloudflare:workers";
 import { calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { AUDIENCE, call, currentKey, ISSUER, previousKey, problemOf, registerAndLogin, signToken } from "./helpers";
+import {
+  AUDIENCE,
+  call,
+  currentKey,
+  expectStatus,
+  ISSUER,
+  previousKey,
+  problemOf,
+  registerAndLogin,
+  shopClient,
+  signToken,
+} from "./helpers";
+
+// Sign-up and sessions go through the typed client (`user.shop`, `shopClient()`). The attacks
+// send forged or malformed credentials on purpose, so they stay raw requests (`call`).
 
 const REALM = 'Bearer realm="edge-shop"';
 
@@ -26,35 +40,39 @@ async function expectInvalidToken(token: string): Promise<void> {
 describe("sign-up and sessions through the gateway", () => {
   it("registers, logs in and reads its own profile", async () => {
     const user = await registerAndLogin();
-    const me = await call("/api/users/me", { token: user.accessToken });
-    expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ id: user.id, email: user.email, role: "customer" });
+    const me = await user.shop.api.GET("/api/users/me");
+    expect(me.response.status).toBe(200);
+    expect(me.data).toMatchObject({ id: user.id, email: user.email, role: "customer" });
   });
 
   it("rotates refresh tokens and revokes the family when a used one comes back", async () => {
     const user = await registerAndLogin();
-    const first = await call("/api/auth/refresh", { json: { refreshToken: user.refreshToken } });
-    expect(first.status).toBe(200);
-    const pair = (await first.json()) as { accessToken: string; refreshToken: string };
+    const anyone = shopClient();
+    const refresh = (refreshToken: string) => anyone.api.POST("/api/auth/refresh", { body: { refreshToken } });
+    const first = await refresh(user.refreshToken);
+    expect(first.response.status).toBe(200);
+    const pair = expectStatus(first, 200);
     expect(pair.refreshToken).not.toBe(user.refreshToken);
-    expect((await call("/api/users/me", { token: pair.accessToken })).status).toBe(200);
+    expect((await shopClient({ tokens: pair }).api.GET("/api/users/me")).response.status).toBe(200);
 
-    const replay = await call("/api/auth/refresh", { json: { refreshToken: user.refreshToken } });
-    expect(replay.status).toBe(400);
-    expect((await problemOf(replay)).code).toBe("invalid_grant");
+    const replay = await refresh(user.refreshToken);
+    expect(replay.response.status).toBe(400);
+    expect(replay.response.headers.get("content-type")).toBe("application/problem+json");
+    expect(replay.error?.code).toBe("invalid_grant");
     // The reuse revoked the family: the newest token of the session is dead too.
-    const afterReuse = await call("/api/auth/refresh", { json: { refreshToken: pair.refreshToken } });
-    expect(afterReuse.status).toBe(400);
+    const afterReuse = await refresh(pair.refreshToken);
+    expect(afterReuse.response.status).toBe(400);
   });
 
   it("answers every bad credential with the same problem", async () => {
     const user = await registerAndLogin();
-    const wrongPassword = await problemOf(
-      await call("/api/auth/login", { json: { email: user.email, password: "not-the-password" } }),
-    );
-    const unknownEmail = await problemOf(
-      await call("/api/auth/login", { json: { email: "nobody@example.com", password: "not-the-password" } }),
-    );
+    const login = async (email: string, password: string) => {
+      const answer = await shopClient().api.POST("/api/auth/login", { body: { email, password } });
+      expect(answer.response.headers.get("content-type")).toBe("application/problem+json");
+      return answer.error as Record<string, unknown>;
+    };
+    const wrongPassword = await login(user.email, "not-the-password");
+    const unknownEmail = await login("nobody@example.com", "not-the-password");
     // SPEC.md: 401 with one message for any bad credential (the caller had no session to lose).
     expect(wrongPassword.status).toBe(401);
     expect(wrongPassword.code).toBe("login_failed");
@@ -65,9 +83,10 @@ describe("sign-up and sessions through the gateway", () => {
 
   it("logs out: the refresh token of that session stops working", async () => {
     const user = await registerAndLogin();
-    const out = await call("/api/auth/logout", { token: user.accessToken, json: { refreshToken: user.refreshToken } });
-    expect(out.status).toBe(204);
-    expect((await call("/api/auth/refresh", { json: { refreshToken: user.refreshToken } })).status).toBe(400);
+    const out = await user.shop.api.POST("/api/auth/logout", { body: { refreshToken: user.refreshToken } });
+    expect(out.response.status).toBe(204);
+    const refresh = await shopClient().api.POST("/api/auth/refresh", { body: { refreshToken: user.refreshToken } });
+    expect(refresh.response.status).toBe(400);
   });
 
   it("keeps tokens signed by the previous key valid during a rotation", async () => {
@@ -78,9 +97,9 @@ describe("sign-up and sessions through the gateway", () => {
   });
 
   it("serves the JWKS with the current and previous public keys only", async () => {
-    const res = await call("/.well-known/jwks.json");
-    expect(res.status).toBe(200);
-    const { keys } = (await res.json()) as { keys: Record<string, string>[] };
+    const res = await shopClient().api.GET("/.well-known/jwks.json");
+    expect(res.response.status).toBe(200);
+    const { keys } = res.data as { keys: Record<string, unknown>[] };
     expect(keys.map((k) => k.kid).sort()).toEqual([currentKey().kid, previousKey().kid].sort());
     for (const key of keys) {
       expect(key).not.toHaveProperty("d");

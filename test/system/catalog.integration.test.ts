@@ -1,32 +1,33 @@
 import { describe, expect, it } from "vitest";
-import { call, problemOf, registerAndLogin } from "./helpers";
+import { call, expectStatus, problemOf, registerAndLogin, shopClient } from "./helpers";
+
+// Through the typed client; the invalid product (fields the contract forbids) stays raw.
 
 describe("catalog through the gateway", () => {
   it("lets admins manage products and shows stock detail to admins only", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const customer = await registerAndLogin();
     const product = { name: "Gateway mug", priceCents: 1500, currency: "EUR", stock: 7 };
+    const anyone = shopClient();
 
-    const refused = await call("/api/products", { token: customer.accessToken, json: product });
-    expect(refused.status).toBe(403);
-    expect(refused.headers.get("www-authenticate")).toBe('Bearer realm="edge-shop", error="insufficient_scope"');
-    expect((await call("/api/products", { json: product })).status).toBe(401);
+    const refused = await customer.shop.api.POST("/api/products", { body: product });
+    expect(refused.response.status).toBe(403);
+    expect(refused.response.headers.get("www-authenticate")).toBe(
+      'Bearer realm="edge-shop", error="insufficient_scope"',
+    );
+    expect((await anyone.api.POST("/api/products", { body: product })).response.status).toBe(401);
 
-    const created = await call("/api/products", { token: admin.accessToken, json: product });
-    expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
+    const { id } = expectStatus(await admin.shop.api.POST("/api/products", { body: product }), 201);
+    const path = { path: { id } };
 
-    const asAnyone = (await (await call(`/api/products/${id}`)).json()) as Record<string, unknown>;
+    const asAnyone = (await anyone.api.GET("/api/products/{id}", { params: path })).data;
     expect(asAnyone).toMatchObject({ id, name: "Gateway mug", priceCents: 1500, currency: "EUR", available: 7 });
     expect(asAnyone).not.toHaveProperty("reserved");
-    const asAdmin = (await (await call(`/api/products/${id}`, { token: admin.accessToken })).json()) as Record<
-      string,
-      unknown
-    >;
+    const asAdmin = (await admin.shop.api.GET("/api/products/{id}", { params: path })).data;
     expect(asAdmin).toMatchObject({ available: 7, reserved: 0, sold: 0 });
 
-    const restocked = await call(`/api/products/${id}/restock`, { token: admin.accessToken, json: { quantity: 3 } });
-    expect(await restocked.json()).toMatchObject({ available: 10 });
+    const restocked = await admin.shop.api.POST("/api/products/{id}/restock", { params: path, body: { quantity: 3 } });
+    expect(restocked.data).toMatchObject({ available: 10 });
   });
 
   it("validates at the gateway: a client's own stock fields or a bad price never reach the catalog", async () => {
@@ -41,11 +42,10 @@ describe("catalog through the gateway", () => {
   });
 
   it("pages the public list with a clamped limit", async () => {
-    const page = (await (await call("/api/products?limit=1000")).json()) as {
-      items: unknown[];
-      nextCursor: string | null;
-    };
+    const anyone = shopClient();
+    const page = expectStatus(await anyone.api.GET("/api/products", { params: { query: { limit: 1000 } } }), 200);
     expect(page.items.length).toBeLessThanOrEqual(100);
-    expect((await call("/api/products/prd_nope")).status).toBe(400);
+    const invalidId = await anyone.api.GET("/api/products/{id}", { params: { path: { id: "prd_nope" } } });
+    expect(invalidId.response.status).toBe(400);
   });
 });

@@ -1,12 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import type { operations } from "../../clients/typescript/src/index";
 import { newId } from "../../workers/shared/src/ids";
-import { call, registerAndLogin, type TestUser } from "./helpers";
+import { call, expectStatus, registerAndLogin, shopClient, type TestUser } from "./helpers";
 
 /**
  * Domain events end to end, as users and operators meet them through the gateway: every service
  * publishes through its outbox into the real `shop-events` queue, shop-events logs and fans out to
- * the real `shop-notifications` queue, and shop-notifications sends each message once.
+ * the real `shop-notifications` queue, and shop-notifications sends each message once. Users and
+ * operators use the typed client (`user.shop`); the invalid filters and replay stay raw requests.
  */
 
 interface Notification {
@@ -33,9 +35,8 @@ interface Envelope {
 const WAIT = { timeout: 15_000, interval: 200 };
 
 async function notificationsOf(user: TestUser): Promise<Notification[]> {
-  const res = await call("/api/notifications?limit=100", { token: user.accessToken });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { items: Notification[] }).items;
+  const res = await user.shop.api.GET("/api/notifications", { params: { query: { limit: 100 } } });
+  return expectStatus(res, 200).items as Notification[];
 }
 
 /** Waits until the user has `count` notifications, then checks no more arrive for a moment. */
@@ -57,30 +58,28 @@ async function deliveriesOf(notificationIds: string[]): Promise<number> {
 }
 
 async function product(admin: TestUser, stock: number): Promise<string> {
-  const res = await call("/api/products", {
-    token: admin.accessToken,
-    json: { name: `Events ${crypto.randomUUID().slice(0, 6)}`, priceCents: 900, currency: "EUR", stock },
+  const res = await admin.shop.api.POST("/api/products", {
+    body: { name: `Events ${crypto.randomUUID().slice(0, 6)}`, priceCents: 900, currency: "EUR", stock },
   });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
+  return expectStatus(res, 201).id;
 }
 
 async function placeOrder(user: TestUser, productId: string, traceparent?: string): Promise<string> {
-  const res = await call("/api/orders", {
-    token: user.accessToken,
-    json: { items: [{ productId, quantity: 1 }] },
-    headers: { "idempotency-key": crypto.randomUUID(), ...(traceparent ? { traceparent } : {}) },
+  const res = await user.shop.api.POST("/api/orders", {
+    params: { header: { "idempotency-key": crypto.randomUUID() } },
+    body: { items: [{ productId, quantity: 1 }] },
+    headers: traceparent ? { traceparent } : {},
   });
-  expect(res.status).toBe(201);
-  const order = (await res.json()) as { id: string; status: string };
+  const order = expectStatus(res, 201);
   expect(order.status).toBe("confirmed");
   return order.id;
 }
 
-async function adminEvents(admin: TestUser, query: string): Promise<Envelope[]> {
-  const res = await call(`/api/admin/events?${query}`, { token: admin.accessToken });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { items: Envelope[] }).items;
+type EventQuery = NonNullable<operations["listEvents"]["parameters"]["query"]>;
+
+async function adminEvents(admin: TestUser, query: EventQuery): Promise<Envelope[]> {
+  const res = await admin.shop.api.GET("/api/admin/events", { params: { query } });
+  return expectStatus(res, 200).items as Envelope[];
 }
 
 // Each test waits on real queues (batch timeouts, retries with delays); give them room.
@@ -89,8 +88,9 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
     const started = new Date(Date.now() - 1000).toISOString();
     const admin = await registerAndLogin({ role: "admin" });
     const traceId = crypto.randomUUID().replaceAll("-", "");
-    const registered = await call("/api/auth/register", {
-      json: {
+    const shop = shopClient();
+    const registered = await shop.api.POST("/api/auth/register", {
+      body: {
         email: `life-${Date.now()}@example.com`,
         password: "a-long-enough-password",
         name: "Lin",
@@ -98,15 +98,9 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
       },
       headers: { traceparent: `00-${traceId}-1111111111111111-01` },
     });
-    expect(registered.status).toBe(201);
-    const { id, email } = (await registered.json()) as { id: string; email: string };
-    const login = await call("/api/auth/login", { json: { email, password: "a-long-enough-password" } });
-    const user: TestUser = {
-      id,
-      email,
-      password: "",
-      ...((await login.json()) as { accessToken: string; refreshToken: string }),
-    };
+    const { id, email } = expectStatus(registered, 201);
+    const tokens = await shop.login(email, "a-long-enough-password");
+    const user: TestUser = { id, email, password: "", ...tokens, shop };
 
     const welcome = await settledNotifications(user, 2);
     expect(welcome.map((n) => n.channel).sort()).toEqual(["email", "sms"]);
@@ -123,13 +117,13 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
     const orderTrace = crypto.randomUUID().replaceAll("-", "");
     const kept = await placeOrder(user, productId, `00-${orderTrace}-2222222222222222-01`);
     const cancelled = await placeOrder(user, productId);
-    const cancel = await call(`/api/orders/${cancelled}/cancel`, { method: "POST", token: user.accessToken });
-    expect(cancel.status).toBe(200);
-    const ship = await call(`/api/orders/${kept}/ship`, {
-      token: admin.accessToken,
-      json: { trackingNumber: "TRK-SYS-1" },
+    const cancel = await user.shop.api.POST("/api/orders/{id}/cancel", { params: { path: { id: cancelled } } });
+    expect(cancel.response.status).toBe(200);
+    const ship = await admin.shop.api.POST("/api/orders/{id}/ship", {
+      params: { path: { id: kept } },
+      body: { trackingNumber: "TRK-SYS-1" },
     });
-    expect(ship.status).toBe(200);
+    expect(ship.response.status).toBe(200);
 
     // welcome x2, confirmed x2, cancelled, shipped
     const all = await settledNotifications(user, 6);
@@ -149,7 +143,7 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
 
     // The operator's view: the order's story in the log, with the placing request's trace.
     const story = await vi.waitFor(async () => {
-      const events = await adminEvents(admin, `subject=${kept}&limit=100`);
+      const events = await adminEvents(admin, { subject: kept, limit: 100 });
       expect(events.map((e) => e.type)).toContain("order.shipped");
       return events;
     }, WAIT);
@@ -161,12 +155,10 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
     expect(confirmed?.traceparent?.split("-")[1]).toBe(orderTrace);
 
     // A replay of everything since the start re-sends the events; nothing already done happens again.
-    const replay = await call("/api/admin/events/replay", {
-      token: admin.accessToken,
-      json: { from: started, subscriber: "notifications" },
+    const replay = await admin.shop.api.POST("/api/admin/events/replay", {
+      body: { from: started, subscriber: "notifications" },
     });
-    expect(replay.status).toBe(200);
-    const { replayed } = (await replay.json()) as { replayed: number };
+    const { replayed } = expectStatus(replay, 200);
     expect(replayed).toBeGreaterThanOrEqual(6);
     const after = await settledNotifications(user, 6);
     expect(after.map((n) => n.id).sort()).toEqual(all.map((n) => n.id).sort());
@@ -179,22 +171,22 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
     await settledNotifications(first, 1);
     const mine = await notificationsOf(second);
     expect(mine.every((n) => !n.to.includes(first.email))).toBe(true);
-    const anonymous = await call("/api/notifications");
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get("content-type")).toBe("application/problem+json");
+    const anonymous = await shopClient().api.GET("/api/notifications");
+    expect(anonymous.response.status).toBe(401);
+    expect(anonymous.response.headers.get("content-type")).toBe("application/problem+json");
   });
 
   it("the admin event API: filters, validation, and admin only", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const user = await registerAndLogin();
     const created = await vi.waitFor(async () => {
-      const events = await adminEvents(admin, `type=user.created&subject=${user.id}`);
+      const events = await adminEvents(admin, { type: "user.created", subject: user.id });
       expect(events).toHaveLength(1);
       return events;
     }, WAIT);
     expect(created[0]).toMatchObject({ type: "user.created", source: "shop-users", subject: user.id, sequence: 1 });
-    expect((await call("/api/admin/events", { token: user.accessToken })).status).toBe(403);
-    expect((await call("/api/admin/events")).status).toBe(401);
+    expect((await user.shop.api.GET("/api/admin/events")).response.status).toBe(403);
+    expect((await shopClient().api.GET("/api/admin/events")).response.status).toBe(401);
     expect((await call("/api/admin/events?type=no.such.type", { token: admin.accessToken })).status).toBe(400);
     const badReplay = await call("/api/admin/events/replay", {
       token: admin.accessToken,
@@ -225,10 +217,10 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
     );
     const letter = await vi.waitFor(
       async () => {
-        const res = await call("/api/admin/dead-letters?queue=shop-notifications&state=waiting&limit=100", {
-          token: admin.accessToken,
+        const res = await admin.shop.api.GET("/api/admin/dead-letters", {
+          params: { query: { queue: "shop-notifications", state: "waiting", limit: 100 } },
         });
-        const items = ((await res.json()) as { items: { id: string; body: Envelope }[] }).items;
+        const items = (res.data?.items ?? []) as unknown as { id: string; body: Envelope }[];
         const found = items.find((d) => d.body.subject === orderId);
         expect(found).toBeDefined();
         return found as { id: string; body: Envelope };
@@ -250,11 +242,8 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
         .first<{ n: number }>();
       expect(row?.n).toBe(1);
     }, WAIT);
-    const redrive = await call("/api/admin/dead-letters/redrive", {
-      token: admin.accessToken,
-      json: { ids: [letter.id] },
-    });
-    expect(await redrive.json()).toEqual({ redriven: 1 });
+    const redrive = (ids: string[]) => admin.shop.api.POST("/api/admin/dead-letters/redrive", { body: { ids } });
+    expect((await redrive([letter.id])).data).toEqual({ redriven: 1 });
     await vi.waitFor(async () => {
       const row = await env.NOTIFICATIONS_DB.prepare(
         "SELECT count(*) AS n FROM notifications WHERE order_id = ? AND template = 'order.confirmed'",
@@ -263,10 +252,6 @@ describe("events and notifications through the gateway", { timeout: 60_000 }, ()
         .first<{ n: number }>();
       expect(row?.n).toBe(1);
     }, WAIT);
-    const again = await call("/api/admin/dead-letters/redrive", {
-      token: admin.accessToken,
-      json: { ids: [letter.id] },
-    });
-    expect(await again.json()).toEqual({ redriven: 0 });
+    expect((await redrive([letter.id])).data).toEqual({ redriven: 0 });
   });
 });

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { importJWK, type JWK, type JWTHeaderParameters, type JWTPayload, SignJWT } from "jose";
 import { inject } from "vitest";
+import { ShopClient } from "../../clients/typescript/src/index";
 import { contractViolations, type OpenApiDocument } from "../support/contract";
 
 export const BASE = "https://shop.test";
@@ -32,8 +33,38 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
     headers.set("content-type", "application/json");
     body = JSON.stringify(options.json);
   }
-  const request = new Request(`${BASE}${path}`, { method: options.method ?? (body ? "POST" : "GET"), headers, body });
+  return gateway(new Request(`${BASE}${path}`, { method: options.method ?? (body ? "POST" : "GET"), headers, body }));
+}
+
+/** The gateway under test (SELF) as a fetch: every answer must be one the contract documents. */
+export async function gateway(request: Request): Promise<Response> {
   return conforming(request.method, new URL(request.url).pathname, await exports.default.fetch(request));
+}
+
+/**
+ * The published typed client (`clients/typescript`) wired to the gateway under test: its fetch is
+ * `gateway`, so each answer is also checked against the contract. One client address per client.
+ * No automatic refresh on 401 and no retries on 429/503, so a test sees the status the gateway gave.
+ */
+export function shopClient(options: { tokens?: { accessToken: string; refreshToken: string }; ip?: string } = {}) {
+  return new ShopClient({
+    baseUrl: BASE,
+    fetch: gateway,
+    refreshOn401: false,
+    maxRetries: 0,
+    headers: { "cf-connecting-ip": options.ip ?? freshIp() },
+    ...(options.tokens ? { tokens: { ...options.tokens, tokenType: "Bearer" as const, expiresIn: 900 } } : {}),
+  });
+}
+
+/** The data of a typed-client answer that must have `status` (else the test fails with the body). */
+export function expectStatus<T>(result: { data?: T; error?: unknown; response: Response }, status: number): T {
+  if (result.response.status !== status) {
+    throw new Error(
+      `expected ${status}, got ${result.response.status}: ${JSON.stringify(result.error ?? result.data)}`,
+    );
+  }
+  return result.data as T;
 }
 
 let published: Promise<OpenApiDocument> | undefined;
@@ -78,6 +109,8 @@ export interface TestUser {
   password: string;
   accessToken: string;
   refreshToken: string;
+  /** The typed client signed in as this user. */
+  shop: ShopClient;
 }
 
 let userCounter = 0;
@@ -88,18 +121,16 @@ export async function registerAndLogin(
   userCounter += 1;
   const email = `user${userCounter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const password = "a-long-enough-password";
-  const registered = await call("/api/auth/register", {
-    json: { email, password, name: `User ${userCounter}`, ...(options.phone ? { phone: options.phone } : {}) },
+  const shop = shopClient();
+  const registered = await shop.api.POST("/api/auth/register", {
+    body: { email, password, name: `User ${userCounter}`, ...(options.phone ? { phone: options.phone } : {}) },
   });
-  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
-  const { id } = (await registered.json()) as { id: string };
+  const { id } = expectStatus(registered, 201);
   if (options.role === "admin") {
     await env.USERS_DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(id).run();
   }
-  const login = await call("/api/auth/login", { json: { email, password } });
-  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-  const tokens = (await login.json()) as { accessToken: string; refreshToken: string };
-  return { id, email, password, ...tokens };
+  const tokens = await shop.login(email, password);
+  return { id, email, password, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, shop };
 }
 
 export async function problemOf(response: Response): Promise<Record<string, unknown>> {

@@ -1,47 +1,46 @@
 import { describe, expect, it } from "vitest";
+import type { operations } from "../../clients/typescript/src/index";
 import type { AuditEntry, AuditPage, MetricsReport } from "../../workers/shared/src/contracts/ops";
-import { call, problemOf, registerAndLogin } from "./helpers";
+import { call, expectStatus, problemOf, registerAndLogin, shopClient, type TestUser } from "./helpers";
 
-async function auditOf(token: string, query: string): Promise<AuditEntry[]> {
-  const response = await call(`/api/admin/audit?${query}`, { token });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as AuditPage).items;
+// Admins and customers use the typed client (`user.shop`); the invalid filters stay raw requests.
+type AuditQuery = NonNullable<operations["listAudit"]["parameters"]["query"]>;
+
+async function auditOf(user: TestUser, query: AuditQuery): Promise<AuditEntry[]> {
+  const response = await user.shop.api.GET("/api/admin/audit", { params: { query } });
+  return (expectStatus(response, 200) as AuditPage).items;
 }
 
-async function verify(token: string) {
-  const response = await call("/api/admin/audit/verify", { token });
-  expect(response.status).toBe(200);
-  return (await response.json()) as { valid: boolean; checked: number; firstBadSeq?: number };
+async function verify(user: TestUser) {
+  return expectStatus(await user.shop.api.GET("/api/admin/audit/verify"), 200);
 }
 
-async function createProduct(token: string): Promise<string> {
-  const created = await call("/api/products", {
-    token,
-    json: { name: `Audit ${crypto.randomUUID().slice(0, 6)}`, priceCents: 500, currency: "EUR", stock: 2 },
+async function createProduct(user: TestUser): Promise<string> {
+  const created = await user.shop.api.POST("/api/products", {
+    body: { name: `Audit ${crypto.randomUUID().slice(0, 6)}`, priceCents: 500, currency: "EUR", stock: 2 },
   });
-  expect(created.status).toBe(201);
-  return ((await created.json()) as { id: string }).id;
+  return expectStatus(created, 201).id;
 }
 
-async function sagasOf(token: string): Promise<MetricsReport["sagas"]> {
-  const response = await call("/api/admin/metrics?window=15m", { token });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as MetricsReport).sagas;
+async function metrics(user: TestUser): Promise<MetricsReport> {
+  const response = await user.shop.api.GET("/api/admin/metrics", { params: { query: { window: "15m" } } });
+  return expectStatus(response, 200) as MetricsReport;
 }
+
+const sagasOf = async (user: TestUser): Promise<MetricsReport["sagas"]> => (await metrics(user)).sagas;
 
 describe("audit trail through the gateway", () => {
   it("records an admin's role change once, with before and after, the request id and the trace id", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const customer = await registerAndLogin();
-    const changed = await call(`/api/users/${customer.id}/role`, {
-      method: "PUT",
-      token: admin.accessToken,
-      json: { role: "admin" },
+    const { response: changed } = await admin.shop.api.PUT("/api/users/{id}/role", {
+      params: { path: { id: customer.id } },
+      body: { role: "admin" },
     });
     expect(changed.status).toBe(200);
     const traceId = changed.headers.get("traceparent")?.split("-")[1];
 
-    const entries = await auditOf(admin.accessToken, `action=user.role.set&target=user:${customer.id}`);
+    const entries = await auditOf(admin, { action: "user.role.set", target: `user:${customer.id}` });
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
       actor: { type: "admin", id: admin.id },
@@ -52,27 +51,30 @@ describe("audit trail through the gateway", () => {
       requestId: changed.headers.get("x-request-id"),
       traceId,
     });
-    expect((await auditOf(admin.accessToken, `actor=${admin.id}`)).map((e) => e.seq)).toContain(entries[0]?.seq);
-    expect(await verify(admin.accessToken)).toMatchObject({ valid: true });
+    expect((await auditOf(admin, { actor: admin.id })).map((e) => e.seq)).toContain(entries[0]?.seq);
+    expect(await verify(admin)).toMatchObject({ valid: true });
   });
 
   it("12 concurrent restocks by an admin give 12 entries in a chain that verifies", async () => {
     const admin = await registerAndLogin({ role: "admin" });
-    const productId = await createProduct(admin.accessToken);
+    const productId = await createProduct(admin);
     const answers = await Promise.all(
       Array.from({ length: 12 }, () =>
-        call(`/api/products/${productId}/restock`, { token: admin.accessToken, json: { quantity: 1 } }),
+        admin.shop.api.POST("/api/products/{id}/restock", {
+          params: { path: { id: productId } },
+          body: { quantity: 1 },
+        }),
       ),
     );
-    expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200));
-    const entries = await auditOf(admin.accessToken, `target=product:${productId}&limit=100`);
+    expect(answers.map((r) => r.response.status)).toEqual(Array(12).fill(200));
+    const entries = await auditOf(admin, { target: `product:${productId}`, limit: 100 });
     expect(entries.filter((e) => e.action === "product.restock")).toHaveLength(12);
     expect(entries.filter((e) => e.action === "product.create")).toHaveLength(1);
     const restock = entries.find((e) => e.action === "product.restock");
     expect(restock?.after).toMatchObject({ input: { quantity: 1 }, result: { available: expect.any(Number) } });
     const seqs = entries.map((e) => e.seq);
     expect(new Set(seqs).size).toBe(13);
-    const result = await verify(admin.accessToken);
+    const result = await verify(admin);
     expect(result.valid).toBe(true);
     expect(result.checked).toBeGreaterThanOrEqual(13);
   });
@@ -80,23 +82,15 @@ describe("audit trail through the gateway", () => {
   it("records nothing for a refused or failed call, and only admins read the trail", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const customer = await registerAndLogin();
-    const refused = await call(`/api/users/${customer.id}/role`, {
-      method: "PUT",
-      token: customer.accessToken,
-      json: { role: "admin" },
-    });
-    expect(refused.status).toBe(403);
-    const missing = await call("/api/users/usr_01m875rg4c56rja44hr7x250zz/role", {
-      method: "PUT",
-      token: admin.accessToken,
-      json: { role: "admin" },
-    });
-    expect(missing.status).toBe(404);
-    expect(await auditOf(admin.accessToken, `target=user:${customer.id}`)).toEqual([]);
-    expect(await auditOf(admin.accessToken, "target=user:usr_01m875rg4c56rja44hr7x250zz")).toEqual([]);
+    const setRole = (user: TestUser, id: string) =>
+      user.shop.api.PUT("/api/users/{id}/role", { params: { path: { id } }, body: { role: "admin" } });
+    expect((await setRole(customer, customer.id)).response.status).toBe(403);
+    expect((await setRole(admin, "usr_01m875rg4c56rja44hr7x250zz")).response.status).toBe(404);
+    expect(await auditOf(admin, { target: `user:${customer.id}` })).toEqual([]);
+    expect(await auditOf(admin, { target: "user:usr_01m875rg4c56rja44hr7x250zz" })).toEqual([]);
 
-    expect((await call("/api/admin/audit", { token: customer.accessToken })).status).toBe(403);
-    expect((await call("/api/admin/audit/verify", { token: customer.accessToken })).status).toBe(403);
+    expect((await customer.shop.api.GET("/api/admin/audit")).response.status).toBe(403);
+    expect((await customer.shop.api.GET("/api/admin/audit/verify")).response.status).toBe(403);
     const badFilter = await call("/api/admin/audit?action=user.delete", { token: admin.accessToken });
     expect(badFilter.status).toBe(400);
     expect(await problemOf(badFilter)).toMatchObject({ status: 400 });
@@ -106,16 +100,16 @@ describe("audit trail through the gateway", () => {
 describe("metrics through the gateway", () => {
   it("counts requests per route template from the local store, with breakers and dead letters", async () => {
     const admin = await registerAndLogin({ role: "admin" });
-    const productId = await createProduct(admin.accessToken);
-    for (let i = 0; i < 5; i++) expect((await call(`/api/products/${productId}`)).status).toBe(200);
-    expect((await call("/api/products/prd_01m875rg4c56rja44hr7x250zz")).status).toBe(404);
+    const productId = await createProduct(admin);
+    const anyone = shopClient();
+    const getProduct = (id: string) => anyone.api.GET("/api/products/{id}", { params: { path: { id } } });
+    for (let i = 0; i < 5; i++) expect((await getProduct(productId)).response.status).toBe(200);
+    expect((await getProduct("prd_01m875rg4c56rja44hr7x250zz")).response.status).toBe(404);
 
     // Points are written after each answer (waitUntil): ask until they have all arrived.
     let report: MetricsReport | undefined;
     for (let attempt = 0; attempt < 50; attempt++) {
-      const response = await call("/api/admin/metrics?window=15m", { token: admin.accessToken });
-      expect(response.status).toBe(200);
-      report = (await response.json()) as MetricsReport;
+      report = await metrics(admin);
       const route = report.requests.byRoute.find((r) => r.route === "/api/products/{id}" && r.method === "GET");
       if ((route?.count ?? 0) >= 6) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -134,20 +128,18 @@ describe("metrics through the gateway", () => {
   it("counts a completed order's saga, which shop-orders writes to the local store", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const buyer = await registerAndLogin();
-    const productId = await createProduct(admin.accessToken);
-    const before = await sagasOf(admin.accessToken);
-    const placed = await call("/api/orders", {
-      token: buyer.accessToken,
-      json: { items: [{ productId, quantity: 1 }] },
-      headers: { "idempotency-key": crypto.randomUUID() },
+    const productId = await createProduct(admin);
+    const before = await sagasOf(admin);
+    const placed = await buyer.shop.api.POST("/api/orders", {
+      params: { header: { "idempotency-key": crypto.randomUUID() } },
+      body: { items: [{ productId, quantity: 1 }] },
     });
-    expect(placed.status).toBe(201);
-    expect(((await placed.json()) as { saga: { state: string } }).saga.state).toBe("completed");
+    expect(expectStatus(placed, 201).saga.state).toBe("completed");
 
     let after = before;
     for (let attempt = 0; attempt < 50 && after.completed <= before.completed; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      after = await sagasOf(admin.accessToken);
+      after = await sagasOf(admin);
     }
     expect(after.completed).toBeGreaterThan(before.completed);
     expect(after.p95DurationMs).toEqual(expect.any(Number));
@@ -188,7 +180,7 @@ describe("metrics through the gateway", () => {
     const admin = await registerAndLogin({ role: "admin" });
     const customer = await registerAndLogin();
     expect((await call("/api/admin/metrics?window=7d", { token: admin.accessToken })).status).toBe(400);
-    expect((await call("/api/admin/metrics", { token: customer.accessToken })).status).toBe(403);
+    expect((await customer.shop.api.GET("/api/admin/metrics")).response.status).toBe(403);
   });
 });
 
@@ -196,14 +188,12 @@ describe("alerts through the gateway", () => {
   it("lists alerts for an admin as {items} (firing first), and refuses a customer and no token", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const customer = await registerAndLogin();
-    const response = await call("/api/admin/alerts", { token: admin.accessToken });
-    expect(response.status).toBe(200);
-    const { items } = (await response.json()) as { items: { state: string }[] };
+    const { items } = expectStatus(await admin.shop.api.GET("/api/admin/alerts"), 200);
     expect(Array.isArray(items)).toBe(true);
     const firstResolved = items.findIndex((a) => a.state === "resolved");
     if (firstResolved >= 0) expect(items.slice(firstResolved).every((a) => a.state === "resolved")).toBe(true);
-    expect((await call("/api/admin/alerts", { token: customer.accessToken })).status).toBe(403);
-    expect((await call("/api/admin/alerts")).status).toBe(401);
+    expect((await customer.shop.api.GET("/api/admin/alerts")).response.status).toBe(403);
+    expect((await shopClient().api.GET("/api/admin/alerts")).response.status).toBe(401);
   });
 
   it("documents the route in OpenAPI, admin only", async () => {

@@ -1,22 +1,19 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, problemOf, registerAndLogin } from "./helpers";
+import { call, registerAndLogin, shopClient, type TestUser } from "./helpers";
 
-const setRole = (token: string, id: string, role: string) =>
-  call(`/api/users/${id}/role`, { method: "PUT", token, json: { role } });
+// Through the typed client; the patches the contract forbids (empty, unknown field) stay raw.
+const setRole = (admin: TestUser, id: string, role: "admin" | "customer") =>
+  admin.shop.api.PUT("/api/users/{id}/role", { params: { path: { id } }, body: { role } });
 
 describe("/api/users/me is the caller's id", () => {
   it("reads and changes the caller's own profile", async () => {
     const user = await registerAndLogin();
-    const patched = await call("/api/users/me", {
-      method: "PATCH",
-      token: user.accessToken,
-      json: { name: "Me Myself" },
-    });
-    expect(patched.status).toBe(200);
-    expect(await patched.json()).toMatchObject({ id: user.id, name: "Me Myself" });
-    const read = await call("/api/users/me", { token: user.accessToken });
-    expect(await read.json()).toMatchObject({ id: user.id, name: "Me Myself" });
+    const patched = await user.shop.api.PATCH("/api/users/me", { body: { name: "Me Myself" } });
+    expect(patched.response.status).toBe(200);
+    expect(patched.data).toMatchObject({ id: user.id, name: "Me Myself" });
+    const read = await user.shop.api.GET("/api/users/me");
+    expect(read.data).toMatchObject({ id: user.id, name: "Me Myself" });
   });
 
   it("refuses an empty or unknown patch with 400 and needs a token", async () => {
@@ -25,9 +22,9 @@ describe("/api/users/me is the caller's id", () => {
     expect(empty.status).toBe(400);
     const role = await call("/api/users/me", { method: "PATCH", token: user.accessToken, json: { role: "admin" } });
     expect(role.status).toBe(400);
-    const anonymous = await call("/api/users/me", { method: "PATCH", json: { name: "X" } });
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get("www-authenticate")).toBe('Bearer realm="edge-shop"');
+    const anonymous = await shopClient().api.PATCH("/api/users/me", { body: { name: "X" } });
+    expect(anonymous.response.status).toBe(401);
+    expect(anonymous.response.headers.get("www-authenticate")).toBe('Bearer realm="edge-shop"');
   });
 });
 
@@ -39,16 +36,14 @@ describe("the last admin", () => {
       .bind(first.id)
       .run();
 
-    const self = await setRole(first.accessToken, first.id, "customer");
-    expect(self.status).toBe(409);
-    expect((await problemOf(self)).code).toBe("last_admin");
+    const self = await setRole(first, first.id, "customer");
+    expect(self.response.status).toBe(409);
+    expect(self.response.headers.get("content-type")).toBe("application/problem+json");
+    expect(self.error?.code).toBe("last_admin");
 
     const second = await registerAndLogin({ role: "admin" });
-    const answers = await Promise.all([
-      setRole(first.accessToken, second.id, "customer"),
-      setRole(second.accessToken, first.id, "customer"),
-    ]);
-    expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+    const answers = await Promise.all([setRole(first, second.id, "customer"), setRole(second, first.id, "customer")]);
+    expect(answers.map((r) => r.response.status).sort()).toEqual([200, 409]);
     const admins = await env.USERS_DB.prepare("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'").first<{
       n: number;
     }>();

@@ -32,12 +32,18 @@ export interface ShopClientOptions {
   tokens?: TokenPair;
   /** Called after every login and refresh, to store the new pair. */
   onTokens?: (tokens: TokenPair | undefined) => void;
+  /** Whether a 401 on an ordinary call refreshes the tokens once and retries (default true). */
+  refreshOn401?: boolean;
   /** How many times a 429 or 503 is retried (after Retry-After, capped by maxRetryWaitSeconds). */
   maxRetries?: number;
   maxRetryWaitSeconds?: number;
   /** Extra headers on every request (scripts set CF-Connecting-IP locally to get their own quota). */
   headers?: Record<string, string>;
-  fetch?: typeof fetch;
+  /**
+   * How a request reaches the gateway (default: the global fetch). Tests pass the Worker under
+   * test here (e.g. `SELF.fetch` or `exports.default.fetch`), so the client drives it directly.
+   */
+  fetch?: (request: Request) => Promise<Response>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -53,9 +59,10 @@ export class ShopClient {
     this.tokens = options.tokens;
     this.options = {
       baseUrl: options.baseUrl.replace(/\/$/, ""),
+      refreshOn401: options.refreshOn401 ?? true,
       maxRetries: options.maxRetries ?? 3,
       maxRetryWaitSeconds: options.maxRetryWaitSeconds ?? 30,
-      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      fetch: options.fetch ?? ((request) => globalThis.fetch(request)),
       onTokens: options.onTokens,
       headers: options.headers,
     };
@@ -76,7 +83,7 @@ export class ShopClient {
       }
       const response = await this.options.fetch(sent);
       // On any call but the auth calls themselves, a 401 means the access token: refresh once, then retry.
-      if (response.status === 401 && this.tokens && !refreshed && !isAuthCall(request)) {
+      if (response.status === 401 && this.options.refreshOn401 && this.tokens && !refreshed && !isAuthCall(request)) {
         refreshed = true;
         if (await this.refresh()) {
           attempt--;
