@@ -148,19 +148,17 @@ describe("metrics through the gateway", () => {
   it("an order's events give a real outbox lag, queue batches and notification sends", async () => {
     const admin = await registerAndLogin({ role: "admin" });
     const buyer = await registerAndLogin();
-    const productId = await createProduct(admin.accessToken);
-    const placed = await call("/api/orders", {
-      token: buyer.accessToken,
-      json: { items: [{ productId, quantity: 1 }] },
-      headers: { "idempotency-key": crypto.randomUUID() },
+    const productId = await createProduct(admin);
+    const placed = await buyer.shop.api.POST("/api/orders", {
+      params: { header: { "idempotency-key": crypto.randomUUID() } },
+      body: { items: [{ productId, quantity: 1 }] },
     });
-    expect(placed.status).toBe(201);
+    expect(expectStatus(placed, 201).saga.state).toBe("completed");
     // The events reach shop-events (outbox points), both queues' consumers (queue points) and the
     // sender (notification points) after the answer: ask until the email of the order was counted.
     let report: MetricsReport | undefined;
     for (let attempt = 0; attempt < 100; attempt++) {
-      const response = await call("/api/admin/metrics?window=15m", { token: admin.accessToken });
-      report = (await response.json()) as MetricsReport;
+      report = await metrics(admin);
       const sent = report.notifications.find((n) => n.channel === "email" && n.outcome === "sent");
       if (report.outboxLagMs !== null && (sent?.count ?? 0) > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
