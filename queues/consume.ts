@@ -1,8 +1,8 @@
-import { type DomainEvent, parseEvent } from "../workers/shared/src/contracts/events";
-import { createLogger, errorFields, type Logger } from "../workers/shared/src/log";
-import { type MetricsBindings, recordMetric } from "../workers/shared/src/metrics";
-import { span } from "../workers/shared/src/span";
-import { parseTraceparent, type TraceContext } from "../workers/shared/src/trace";
+import { type DomainEvent, parseEvent } from "#shared/contracts/events";
+import { createLogger, errorFields, type Logger } from "#shared/log";
+import { type MetricsBindings, recordMetric } from "#shared/metrics";
+import { span } from "#shared/span";
+import { parseTraceparent, type TraceContext } from "#shared/trace";
 
 /**
  * The consume side of every event queue: parse each message against the catalogue, dispatch it by

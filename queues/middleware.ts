@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
-import { actorOf } from "../workers/shared/src/contracts/common";
-import type { EventSource } from "../workers/shared/src/contracts/events";
-import type { RequestVariables } from "../workers/shared/src/http";
-import { formatTraceparent } from "../workers/shared/src/trace";
+import { actorOf } from "#shared/contracts/common";
+import type { EventSource } from "#shared/contracts/events";
+import type { RequestVariables } from "#shared/http";
+import { formatTraceparent } from "#shared/trace";
 import { type Outbox, type OutboxBindings, unitOfWork } from "./outbox";
 
 export type OutboxVariables = RequestVariables & { outbox: Outbox };

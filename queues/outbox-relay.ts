@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { integerVar } from "../workers/shared/src/config";
-import { createLogger, errorFields } from "../workers/shared/src/log";
+import { integerVar } from "#shared/config";
+import { createLogger, errorFields } from "#shared/log";
 import { type OutboxBindings, type SweepReport, sweepOutbox } from "./outbox";
 
 export interface OutboxRelayEnv extends OutboxBindings {

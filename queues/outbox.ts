@@ -1,5 +1,5 @@
-import { alarmWaker } from "../workers/shared/src/alarm-wake";
-import type { Cause } from "../workers/shared/src/contracts/common";
+import { alarmWaker } from "#shared/alarm-wake";
+import type { Cause } from "#shared/contracts/common";
 import {
   type Envelope,
   EVENT_CATALOGUE,
@@ -9,9 +9,9 @@ import {
   type EventType,
   type OutboxBacklog,
   parseEvent,
-} from "../workers/shared/src/contracts/events";
-import { newId } from "../workers/shared/src/ids";
-import { createLogger, errorFields } from "../workers/shared/src/log";
+} from "#shared/contracts/events";
+import { newId } from "#shared/ids";
+import { createLogger, errorFields } from "#shared/log";
 import { publish } from "./publish";
 
 /**

@@ -1,6 +1,6 @@
-import type { Envelope } from "../workers/shared/src/contracts/events";
-import { span } from "../workers/shared/src/span";
-import { parseTraceparent, type TraceContext } from "../workers/shared/src/trace";
+import type { Envelope } from "#shared/contracts/events";
+import { span } from "#shared/span";
+import { parseTraceparent, type TraceContext } from "#shared/trace";
 
 /** Cloudflare Queues takes at most 100 messages per `sendBatch`. */
 const BATCH_LIMIT = 100;

@@ -2,6 +2,9 @@
  * `npm run check` step: a Worker never imports another Worker's code (STYLE.md). Each file under
  * `workers/<name>/` may import its own Worker, `workers/shared/`, `queues/` and `durable-objects/`;
  * code under `queues/`, `durable-objects/` and `workers/shared/` is shared and imports no Worker.
+ * Shared code is imported by its package.json `imports` name (`#shared/*`, `#queues/*`, `#do/*`),
+ * which is shared by definition; any other `#` name is refused, and a relative import is judged by
+ * where it lands.
  * Tests and scripts are outside the rule. Pure `violations()` is tested with deliberate violations
  * (test/unit/boundaries.unit.test.ts); the CLI walks the tree.
  */
@@ -15,6 +18,9 @@ export interface Violation {
 }
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^"']*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+
+/** The package.json `imports` names of shared code (the only `#` names there are). */
+export const SHARED_NAMES = ["#shared/", "#queues/", "#do/"] as const;
 
 /** Which area a repository path belongs to: a Worker's name, or one of the shared areas. */
 function areaOf(path: string): string | null {
@@ -32,6 +38,12 @@ export function violations(files: Record<string, string>): Violation[] {
     if (from === null) continue;
     for (const match of source.matchAll(IMPORT)) {
       const specifier = match[1] ?? match[2] ?? "";
+      if (specifier.startsWith("#")) {
+        if (!SHARED_NAMES.some((name) => specifier.startsWith(name))) {
+          found.push({ file, specifier, reason: `no such import name (shared code is ${SHARED_NAMES.join("*, ")}*)` });
+        }
+        continue;
+      }
       if (!specifier.startsWith(".")) continue;
       const target = relative(".", join(dirname(file), specifier))
         .split(sep)

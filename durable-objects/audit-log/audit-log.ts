@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import * as z from "zod";
-import { intVar, readConfig } from "../../workers/shared/src/config";
+import { intVar, readConfig } from "#shared/config";
 import {
   type AuditEntry,
   type AuditInput,
@@ -8,7 +8,7 @@ import {
   type AuditPage,
   type AuditQuery,
   type AuditVerify,
-} from "../../workers/shared/src/contracts/ops";
+} from "#shared/contracts/ops";
 import { entryHash, firstBadEntry, GENESIS_HASH } from "./chain";
 
 interface Row extends Record<string, SqlStorageValue> {

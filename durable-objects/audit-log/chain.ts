@@ -1,5 +1,5 @@
-import type { AuditEntry } from "../../workers/shared/src/contracts/ops";
-import { sha256Hex } from "../../workers/shared/src/hash";
+import type { AuditEntry } from "#shared/contracts/ops";
+import { sha256Hex } from "#shared/hash";
 
 /** The `prevHash` of the first entry ever written. */
 export const GENESIS_HASH = "0".repeat(64);

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import * as z from "zod";
-import type { Admission, Breaker, CircuitBreakerRpc } from "../../workers/shared/src/contracts/breaker";
-import { type MetricsBindings, recordMetric } from "../../workers/shared/src/metrics";
+import type { Admission, Breaker, CircuitBreakerRpc } from "#shared/contracts/breaker";
+import { type MetricsBindings, recordMetric } from "#shared/metrics";
 import {
   acquire,
   type BreakerConfig,

@@ -15,8 +15,8 @@
  * the write.
  */
 import * as z from "zod";
-import { intVar, readConfig } from "../../workers/shared/src/config";
-import type { Admission, Breaker, BreakerState } from "../../workers/shared/src/contracts/breaker";
+import { intVar, readConfig } from "#shared/config";
+import type { Admission, Breaker, BreakerState } from "#shared/contracts/breaker";
 
 export interface BreakerConfig {
   /** Consecutive transient failures that open a closed breaker. */

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { MetricsSummary, MetricsWindow } from "../../workers/shared/src/contracts/ops";
-import type { DataPoint } from "../../workers/shared/src/metrics";
+import type { MetricsSummary, MetricsWindow } from "#shared/contracts/ops";
+import type { DataPoint } from "#shared/metrics";
 import { type QueryRows, queries, summarize } from "./queries";
 
 /** Points older than this leave the store: the longest window is a day. */

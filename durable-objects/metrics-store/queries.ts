@@ -1,9 +1,4 @@
-import {
-  type MetricsSummary,
-  MetricsSummarySchema,
-  type MetricsWindow,
-  WINDOW_MS,
-} from "../../workers/shared/src/contracts/ops";
+import { type MetricsSummary, MetricsSummarySchema, type MetricsWindow, WINDOW_MS } from "#shared/contracts/ops";
 
 /**
  * The questions `GET /api/admin/metrics` asks, each in two dialects with the same result columns:

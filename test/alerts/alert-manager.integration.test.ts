@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Alert } from "../../workers/shared/src/contracts/alerts";
+import type { Alert } from "#shared/contracts/alerts";
 
 interface Received {
   key: string;

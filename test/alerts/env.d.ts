@@ -14,9 +14,7 @@ declare namespace Cloudflare {
     TEST_EVENTS_MIGRATIONS: import("cloudflare:test").D1Migration[];
     NOTIFICATIONS_DB: D1Database;
     TEST_NOTIFICATIONS_MIGRATIONS: import("cloudflare:test").D1Migration[];
-    TEST_BREAKER: DurableObjectNamespace<
-      import("../../durable-objects/circuit-breaker/circuit-breaker").CircuitBreaker
-    >;
+    TEST_BREAKER: DurableObjectNamespace<import("#do/circuit-breaker/circuit-breaker").CircuitBreaker>;
     WEBHOOK: Fetcher;
   }
 }

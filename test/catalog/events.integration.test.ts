@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { parseEvent } from "#shared/contracts/events";
 import { CatalogRepository } from "../../workers/catalog/src/repository";
-import { parseEvent } from "../../workers/shared/src/contracts/events";
 import {
   admin,
   call,

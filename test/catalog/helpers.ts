@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { Outbox } from "../../queues/outbox";
-import { newId } from "../../workers/shared/src/ids";
+import { Outbox } from "#queues/outbox";
+import { newId } from "#shared/ids";
 import { eventLog } from "../support/event-log";
 
 /**

@@ -1,9 +1,9 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { DeadLetterPageSchema, EventPageSchema } from "#shared/contracts/events";
+import { newId } from "#shared/ids";
 import EventsService from "../../workers/events/src/index";
-import { DeadLetterPageSchema, EventPageSchema } from "../../workers/shared/src/contracts/events";
-import { newId } from "../../workers/shared/src/ids";
 import {
   ADMIN,
   asMessages,

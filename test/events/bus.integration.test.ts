@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { parseEvent } from "#shared/contracts/events";
 import { deadLetterRetryDelay } from "../../workers/events/src/dead-letters";
-import { parseEvent } from "../../workers/shared/src/contracts/events";
 import {
   acked,
   asMessages,

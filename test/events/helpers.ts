@@ -1,9 +1,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
+import type { Envelope, EventType } from "#shared/contracts/events";
+import { newId } from "#shared/ids";
 import EventsService from "../../workers/events/src/index";
-import type { Envelope, EventType } from "../../workers/shared/src/contracts/events";
-import { newId } from "../../workers/shared/src/ids";
 import { asMessages, type Delivery } from "../support/queue-batch";
 
 /**

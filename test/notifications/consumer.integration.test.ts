@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { newId } from "#shared/ids";
 import { retryDelaySeconds } from "../../workers/notifications/src/config";
-import { newId } from "../../workers/shared/src/ids";
 import {
   asMessages,
   contactOf,

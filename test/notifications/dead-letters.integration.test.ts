@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../workers/shared/src/ids";
+import { newId } from "#shared/ids";
 import { type Delivery, deliver, envelope, inboxHas, newUser, QUEUE, userCreated } from "./helpers";
 
 /**

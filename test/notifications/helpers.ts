@@ -1,8 +1,8 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { Envelope, EventData, EventType } from "#shared/contracts/events";
+import { newId } from "#shared/ids";
 import NotificationsService from "../../workers/notifications/src/index";
-import type { Envelope, EventData, EventType } from "../../workers/shared/src/contracts/events";
-import { newId } from "../../workers/shared/src/ids";
 import type { Delivery } from "../support/queue-batch";
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Notification, NotificationPage } from "../../workers/shared/src/contracts/notifications";
-import { NotificationPageSchema } from "../../workers/shared/src/contracts/notifications";
-import { encodeCursor } from "../../workers/shared/src/cursor";
-import { newId } from "../../workers/shared/src/ids";
+import type { Notification, NotificationPage } from "#shared/contracts/notifications";
+import { NotificationPageSchema } from "#shared/contracts/notifications";
+import { encodeCursor } from "#shared/cursor";
+import { newId } from "#shared/ids";
 import {
   asMessages,
   call,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { EventData } from "#shared/contracts/events";
+import { newId } from "#shared/ids";
 import { formatMoney, reasonInWords } from "../../workers/notifications/src/templates";
-import type { EventData } from "../../workers/shared/src/contracts/events";
-import { newId } from "../../workers/shared/src/ids";
 import { asMessages, deliver, envelope, newUser, notificationsOfEvent, type TestUser, userCreated } from "./helpers";
 
 /** What each event tells its user, as recorded (and sent) by the consumer. */

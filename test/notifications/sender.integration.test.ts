@@ -1,6 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "#shared/log";
 import { CLAIM_MS, type ConsumerDeps, deliver as deliverEvent } from "../../workers/notifications/src/consumer";
 import NotificationsService from "../../workers/notifications/src/index";
 import { NotificationsRepository } from "../../workers/notifications/src/repository";
@@ -14,7 +15,6 @@ import {
   type SenderEnv,
   senderFor,
 } from "../../workers/notifications/src/sender";
-import { createLogger } from "../../workers/shared/src/log";
 import { deliveryCounts, newTraceparent, newUser, notificationsOfEvent, userCreated } from "./helpers";
 
 /** The senders, their choice by configuration, and the claim that makes each message go out once. */

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AuditLog } from "../../durable-objects/audit-log/audit-log";
-import { GENESIS_HASH } from "../../durable-objects/audit-log/chain";
-import type { AuditInput } from "../../workers/shared/src/contracts/ops";
+import type { AuditLog } from "#do/audit-log/audit-log";
+import { GENESIS_HASH } from "#do/audit-log/chain";
+import type { AuditInput } from "#shared/contracts/ops";
 
 /** A chain no other test uses (the Worker itself uses the one named "trail"). */
 const freshTrail = () => env.AUDIT_LOG.getByName(`trail-${crypto.randomUUID()}`);

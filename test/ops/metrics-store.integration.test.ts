@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { MetricsStore } from "../../durable-objects/metrics-store/metrics-store";
+import type { MetricsStore } from "#do/metrics-store/metrics-store";
+import type { MetricPoint } from "#shared/contracts/ops";
+import { METRICS_STORE_NAME, toDataPoint } from "#shared/metrics";
 import { alertConfig, evaluate, minutesOf, type Signals } from "../../workers/alerts/src/rules";
-import type { MetricPoint } from "../../workers/shared/src/contracts/ops";
-import { METRICS_STORE_NAME, toDataPoint } from "../../workers/shared/src/metrics";
 
 const freshStore = () => env.METRICS_STORE.getByName(`store-${crypto.randomUUID()}`);
 

@@ -1,13 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { Outbox } from "../../queues/outbox";
+import { Outbox } from "#queues/outbox";
+import type { RpcFaults } from "#shared/contracts/faults";
+import type { SagaView } from "#shared/contracts/orders";
+import type { Faults } from "#shared/contracts/payments";
+import { newId } from "#shared/ids";
 import { OrdersRepository } from "../../workers/orders/src/repository";
 import type { SagaMachineState } from "../../workers/orders/src/saga/machine";
-import type { RpcFaults } from "../../workers/shared/src/contracts/faults";
-import type { SagaView } from "../../workers/shared/src/contracts/orders";
-import type { Faults } from "../../workers/shared/src/contracts/payments";
-import { newId } from "../../workers/shared/src/ids";
 
 /**
  * Helpers for the shop-orders integration tests. The tests play the gateway: they call the orders

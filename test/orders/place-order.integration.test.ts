@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_ORDER_TOTAL_CENTS } from "../../workers/shared/src/contracts/common";
+import { MAX_ORDER_TOTAL_CENTS } from "#shared/contracts/common";
 import {
   admin,
   call,

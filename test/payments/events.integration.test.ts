@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { parseEvent } from "#shared/contracts/events";
+import type { Payment } from "#shared/contracts/payments";
 import * as useCases from "../../workers/payments/src/payments";
-import { parseEvent } from "../../workers/shared/src/contracts/events";
-import type { Payment } from "../../workers/shared/src/contracts/payments";
 import {
   depsFor,
   expectFailure,

@@ -1,15 +1,15 @@
 import { env, exports } from "cloudflare:workers";
 import { expect, inject } from "vitest";
-import { Outbox } from "../../queues/outbox";
+import { Outbox } from "#queues/outbox";
+import { BreakerClient } from "#shared/breaker-client";
+import type { Faults, Payment } from "#shared/contracts/payments";
+import { newId } from "#shared/ids";
+import type { Result } from "#shared/result";
 import { Balancer, type Strategy } from "../../workers/payments/src/balancer";
 import type { ProviderEndpoint } from "../../workers/payments/src/config";
 import type { PaymentsDeps } from "../../workers/payments/src/payments";
 import { ProviderClient } from "../../workers/payments/src/provider-client";
 import { PaymentsRepository, type StoredAttempt } from "../../workers/payments/src/repository";
-import { BreakerClient } from "../../workers/shared/src/breaker-client";
-import type { Faults, Payment } from "../../workers/shared/src/contracts/payments";
-import { newId } from "../../workers/shared/src/ids";
-import type { Result } from "../../workers/shared/src/result";
 import { eventLog } from "../support/event-log";
 
 /**

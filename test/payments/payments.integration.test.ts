@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Payment } from "../../workers/shared/src/contracts/payments";
+import type { Payment } from "#shared/contracts/payments";
 import {
   expectFailure,
   expectOk,

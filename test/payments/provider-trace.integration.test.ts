@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { BreakerClient } from "#shared/breaker-client";
+import { formatTraceparent, parseTraceparent } from "#shared/trace";
 import { Balancer } from "../../workers/payments/src/balancer";
 import { ProviderClient } from "../../workers/payments/src/provider-client";
-import { BreakerClient } from "../../workers/shared/src/breaker-client";
-import { formatTraceparent, parseTraceparent } from "../../workers/shared/src/trace";
 import { newOrderId, SIM } from "./helpers";
 
 /** The provider call continues the caller's trace: W3C `traceparent` with a new span of ours. */

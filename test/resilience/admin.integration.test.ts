@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Breaker } from "../../workers/shared/src/contracts/breaker";
+import type { Breaker } from "#shared/contracts/breaker";
 import { openIt } from "./helpers";
 
 /** The dependencies in workers/resilience/wrangler.toml's BREAKER_NAMES, in order. */

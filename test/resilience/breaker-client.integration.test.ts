@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { BreakerClient, type BreakerNamespace } from "../../workers/shared/src/breaker-client";
-import { fail, ok, type Result } from "../../workers/shared/src/result";
+import { BreakerClient, type BreakerNamespace } from "#shared/breaker-client";
+import { fail, ok, type Result } from "#shared/result";
 import { OPEN_MS, sleep, THRESHOLD } from "./helpers";
 
 /** The real CircuitBreaker namespace, counting the calls that reach the objects. */

@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { CircuitBreaker } from "../../durable-objects/circuit-breaker/circuit-breaker";
+import type { CircuitBreaker } from "#do/circuit-breaker/circuit-breaker";
 import { freshBreaker, OPEN_MS, openAndWait, openIt, PROBE_LEASE_MS, sleep, THRESHOLD } from "./helpers";
 
 describe("CircuitBreaker: closed", () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { MetricsSummary } from "../../workers/shared/src/contracts/ops";
-import { METRICS_STORE_NAME } from "../../workers/shared/src/metrics";
+import type { MetricsSummary } from "#shared/contracts/ops";
+import { METRICS_STORE_NAME } from "#shared/metrics";
 import { freshBreaker, openIt, sleep } from "./helpers";
 
 /** shop-ops' store, through the binding the breakers write with (typed by shape, as they do). */

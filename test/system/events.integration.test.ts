@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { newId } from "#shared/ids";
 import type { operations } from "../../clients/typescript/src/index";
-import { newId } from "../../workers/shared/src/ids";
 import { call, expectStatus, registerAndLogin, shopClient, type TestUser } from "./helpers";
 
 /**

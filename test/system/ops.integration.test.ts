@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { AuditEntry, AuditPage, MetricsReport } from "#shared/contracts/ops";
 import type { operations } from "../../clients/typescript/src/index";
-import type { AuditEntry, AuditPage, MetricsReport } from "../../workers/shared/src/contracts/ops";
 import { call, expectStatus, problemOf, registerAndLogin, shopClient, type TestUser } from "./helpers";
 
 // Admins and customers use the typed client (`user.shop`); the invalid filters stay raw requests.

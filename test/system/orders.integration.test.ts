@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import { MAX_ORDER_TOTAL_CENTS } from "#shared/contracts/common";
 import type { Schemas } from "../../clients/typescript/src/index";
 import { createGateway } from "../../workers/gateway/src/app";
-import { MAX_ORDER_TOTAL_CENTS } from "../../workers/shared/src/contracts/common";
 import { call, expectStatus, freshIp, problemOf, registerAndLogin, type TestUser } from "./helpers";
 
 // Through the typed client (`user.shop`); the malformed requests (no Idempotency-Key, an invalid

@@ -2,11 +2,11 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
-import { type Decision, RateLimiter } from "../../durable-objects/rate-limiter/rate-limiter";
+import { type Decision, RateLimiter } from "#do/rate-limiter/rate-limiter";
+import { onProblem, requestContext } from "#shared/http";
+import type { Identity } from "#shared/identity";
 import type { GatewayApp } from "../../workers/gateway/src/context";
 import { rateLimit } from "../../workers/gateway/src/middleware/rate-limit";
-import { onProblem, requestContext } from "../../workers/shared/src/http";
-import type { Identity } from "../../workers/shared/src/identity";
 import { BASE, call, freshIp, problemOf, registerAndLogin, type TestUser } from "./helpers";
 
 function remaining(header: string | null, policy: string): number {

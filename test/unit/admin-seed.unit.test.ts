@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
+import { parseEvent } from "#shared/contracts/events";
 import { adminSql } from "../../scripts/admin";
-import { parseEvent } from "../../workers/shared/src/contracts/events";
 
 /**
  * The admin seed (`npm run dev`) and `npm run admin:create` write users-db with plain SQL, so they

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alarmWaker } from "../../workers/shared/src/alarm-wake";
+import { alarmWaker } from "#shared/alarm-wake";
 
 /** The per-isolate memory of an object's alarm time (outbox relay, orders sweep), on a fake clock. */
 

@@ -34,13 +34,39 @@ describe("Worker boundaries (npm run check)", () => {
         "workers/orders/src/routes.ts": [
           'import { Hono } from "hono";',
           'import { x } from "./place-order";',
-          'import { y } from "../../shared/src/result";',
-          'import { z } from "../../../queues/outbox";',
-          'import { w } from "../../../durable-objects/rate-limiter/sliding-window";',
+          'import { y } from "#shared/result";',
+          'import { z } from "#queues/outbox";',
+          'import { w } from "#do/rate-limiter/sliding-window";',
+          'import { u } from "../../shared/src/result";',
           'import { v } from "./saga/machine";',
         ].join("\n"),
         "test/orders/helpers.ts": 'import { OrdersRepository } from "../../workers/orders/src/repository";\n',
       }),
     ).toEqual([]);
+  });
+
+  it("takes the shared names as shared, refuses any other # name, and still refuses a relative import into another Worker", () => {
+    const found = violations({
+      "workers/orders/src/place-order.ts": [
+        'import { problem } from "#shared/problem";',
+        'import type { Outbox } from "#queues/outbox";',
+        'export { CircuitBreaker } from "#do/circuit-breaker/circuit-breaker";',
+        'import { quote } from "#catalog/products";',
+        'import { reserve } from "../../catalog/src/reservations";',
+      ].join("\n"),
+      "durable-objects/audit-log/audit-log.ts": 'import { readConfig } from "#shared/config";\n',
+    });
+    expect(found).toEqual([
+      {
+        file: "workers/orders/src/place-order.ts",
+        specifier: "#catalog/products",
+        reason: "no such import name (shared code is #shared/*, #queues/*, #do/*)",
+      },
+      {
+        file: "workers/orders/src/place-order.ts",
+        specifier: "../../catalog/src/reservations",
+        reason: "orders imports catalog's code",
+      },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { newId } from "#shared/ids";
 import { decodeCursor, encodeCursor, ProductListQuerySchema } from "../../workers/catalog/src/cursor";
-import { newId } from "../../workers/shared/src/ids";
 
 describe("the product list cursor", () => {
   it("round-trips a position and is URL-safe", () => {

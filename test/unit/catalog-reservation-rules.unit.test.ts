@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { newId } from "#shared/ids";
 import {
   commitOutcome,
   linesKey,
@@ -8,7 +9,6 @@ import {
   returnOutcome,
   type StoredState,
 } from "../../workers/catalog/src/reservation-rules";
-import { newId } from "../../workers/shared/src/ids";
 
 const ORDER = newId("ord");
 const A = newId("prd");

@@ -9,7 +9,7 @@ import {
   type Outcome,
   record,
   toBreaker,
-} from "../../durable-objects/circuit-breaker/machine";
+} from "#do/circuit-breaker/machine";
 
 const T0 = 1_700_000_000_000;
 const CONFIG: BreakerConfig = { failureThreshold: 5, openMs: 60_000, probeLeaseMs: 10_000 };

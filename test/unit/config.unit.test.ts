@@ -9,7 +9,7 @@ import {
   numberVar,
   readConfig,
   requiredVar,
-} from "../../workers/shared/src/config";
+} from "#shared/config";
 
 /** The one config idiom: a zod object of the Worker's vars, built from the shared readers. */
 const Schema = z.object({

@@ -10,7 +10,7 @@ import {
   RedriveInputSchema,
   ReplayInputSchema,
   StoredQuerySchema,
-} from "../../workers/shared/src/contracts/events";
+} from "#shared/contracts/events";
 
 /** The envelope and the catalogue every producer and consumer checks messages against. */
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { HitWindow } from "../../durable-objects/rate-limiter/hit-window";
-import { type BucketSpec, decide, maxWindowMs } from "../../durable-objects/rate-limiter/sliding-window";
+import { HitWindow } from "#do/rate-limiter/hit-window";
+import { type BucketSpec, decide, maxWindowMs } from "#do/rate-limiter/sliding-window";
 
 const NOW = 1_700_000_000_000;
 const S = 1000;

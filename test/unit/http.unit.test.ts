@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
-import { type AppEnv, notFoundProblem, onProblem, requestContext } from "../../workers/shared/src/http";
-import { ProblemException } from "../../workers/shared/src/problem";
+import { type AppEnv, notFoundProblem, onProblem, requestContext } from "#shared/http";
+import { ProblemException } from "#shared/problem";
 
 function app() {
   return new Hono<AppEnv<object>>()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ID_PREFIXES, isId, newId } from "../../workers/shared/src/ids";
+import { ID_PREFIXES, isId, newId } from "#shared/ids";
 
 const CROCKFORD = /^[0-9abcdefghjkmnpqrstvwxyz]+$/;
 

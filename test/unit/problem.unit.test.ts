@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES, statusOf } from "../../workers/shared/src/errors";
+import { ERROR_CODES, statusOf } from "#shared/errors";
 import {
   codeForStatus,
   PROBLEM_CONTENT_TYPE,
   ProblemException,
   problemDocument,
   problemResponse,
-} from "../../workers/shared/src/problem";
+} from "#shared/problem";
 
 const REQUEST_ID = "2f1c3a3e-8a8b-4d1e-9f3e-5b0c7c1d2e3f";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { z } from "zod";
-import { decide } from "../../durable-objects/rate-limiter/sliding-window";
+import { decide } from "#do/rate-limiter/sliding-window";
 import {
   clientNetwork,
   parsePolicy,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import { SagaSummarySchema, SagaViewSchema } from "#shared/contracts/orders";
 import { fieldPaths, sagaDocProblems } from "../../scripts/saga-doc";
 import { createGateway } from "../../workers/gateway/src/app";
 import { openApiDocument } from "../../workers/gateway/src/routes/openapi";
-import { SagaSummarySchema, SagaViewSchema } from "../../workers/shared/src/contracts/orders";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests edit deep parts of a JSON document
 type Json = Record<string, any>;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { CancelReason } from "#shared/contracts/orders";
+import type { ErrorCode } from "#shared/errors";
 import {
   DEFAULT_SAGA_CONFIG,
   hasEnded,
@@ -16,8 +18,6 @@ import {
   transition,
 } from "../../workers/orders/src/saga/machine";
 import { FORWARD_STEPS, STEPS, type StepName } from "../../workers/orders/src/saga/steps";
-import type { CancelReason } from "../../workers/shared/src/contracts/orders";
-import type { ErrorCode } from "../../workers/shared/src/errors";
 
 const ORDER = "ord_01jq0000000000000000000000";
 const T0 = Date.parse("2025-03-01T10:00:00.000Z");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type BucketSpec, decide, maxWindowMs } from "../../durable-objects/rate-limiter/sliding-window";
+import { type BucketSpec, decide, maxWindowMs } from "#do/rate-limiter/sliding-window";
 
 const NOW = 1_700_000_000_000;
 const S = 1000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { childTrace, formatTraceparent, parseTraceparent } from "../../workers/shared/src/trace";
+import { childTrace, formatTraceparent, parseTraceparent } from "#shared/trace";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN_ID = "00f067aa0ba902b7";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ProblemException } from "../../workers/shared/src/problem";
-import { fieldErrors, parseOrThrow, readBody, readJson } from "../../workers/shared/src/validation";
+import { ProblemException } from "#shared/problem";
+import { fieldErrors, parseOrThrow, readBody, readJson } from "#shared/validation";
 
 const Order = z.object({
   email: z.email(),

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { Outbox } from "../../queues/outbox";
+import { Outbox } from "#queues/outbox";
 
 /**
  * Helpers for the shop-users integration tests. The tests play the gateway: they call the Worker's

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Alert } from "../../shared/src/contracts/alerts";
-import { createLogger, errorFields } from "../../shared/src/log";
-import { fullJitterDelay } from "../../shared/src/retry";
+import type { Alert } from "#shared/contracts/alerts";
+import { createLogger, errorFields } from "#shared/log";
+import { fullJitterDelay } from "#shared/retry";
 import { type Delivery, deliver } from "./delivery";
 import { type AlertRecord, alertConfig, evaluate, message, type Notification, step, unobserved } from "./rules";
 import { gatherSignals } from "./signals";

@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { ServiceHealth } from "../../shared/src/contracts/health";
+import type { ServiceHealth } from "#shared/contracts/health";
 import { alertManager } from "./manager";
 import { app } from "./routes";
 import { alertConfig } from "./rules";

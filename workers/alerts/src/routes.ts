@@ -6,7 +6,7 @@ import {
   onProblem,
   requestContext,
   requireAdmin,
-} from "../../shared/src/http";
+} from "#shared/http";
 import { alertManager } from "./manager";
 
 /** The HTTP app of shop-alerts, reached only by the gateway over the service binding. */

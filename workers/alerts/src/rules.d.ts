@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { type AlertRule } from "../../shared/src/contracts/alerts";
-import type { Breaker } from "../../shared/src/contracts/breaker";
-import type { MetricsSummary } from "../../shared/src/contracts/ops";
+import { type AlertRule } from "#shared/contracts/alerts";
+import type { Breaker } from "#shared/contracts/breaker";
+import type { MetricsSummary } from "#shared/contracts/ops";
 /** The rules and their thresholds, from vars (README "Configuration"). Fails fast on a bad one. */
 export declare const AlertConfigSchema: z.ZodObject<
   {

@@ -1,8 +1,8 @@
 import * as z from "zod";
-import { intVar, listVar, numberVar, readConfig } from "../../shared/src/config";
-import { type AlertRule, AlertRuleSchema } from "../../shared/src/contracts/alerts";
-import type { Breaker } from "../../shared/src/contracts/breaker";
-import type { MetricsSummary } from "../../shared/src/contracts/ops";
+import { intVar, listVar, numberVar, readConfig } from "#shared/config";
+import { type AlertRule, AlertRuleSchema } from "#shared/contracts/alerts";
+import type { Breaker } from "#shared/contracts/breaker";
+import type { MetricsSummary } from "#shared/contracts/ops";
 
 /*
  * The alert rules and the firing/repeat/resolve machine, pure: no I/O, tested in Node. The

@@ -1,6 +1,6 @@
-import type { MetricsSummary } from "../../shared/src/contracts/ops";
-import { createLogger, errorFields } from "../../shared/src/log";
-import type { Result } from "../../shared/src/result";
+import type { MetricsSummary } from "#shared/contracts/ops";
+import { createLogger, errorFields } from "#shared/log";
+import type { Result } from "#shared/result";
 import { minutesOf, type Signals } from "./rules";
 
 const log = createLogger({ service: "shop-alerts" });

@@ -1,7 +1,7 @@
 import * as z from "zod";
-import { ProductIdSchema } from "../../shared/src/contracts/catalog";
-import { pagedQuerySchema } from "../../shared/src/contracts/common";
-import { decodeCursor as decodePair, encodeCursor as encodePair } from "../../shared/src/cursor";
+import { ProductIdSchema } from "#shared/contracts/catalog";
+import { pagedQuerySchema } from "#shared/contracts/common";
+import { decodeCursor as decodePair, encodeCursor as encodePair } from "#shared/cursor";
 
 /**
  * The product list is newest first, paged by a keyset cursor: the (createdAt, id) of the last item

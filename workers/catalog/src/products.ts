@@ -6,11 +6,11 @@ import {
   type ProductPatch,
   type ProductQuote,
   type StockLevels,
-} from "../../shared/src/contracts/catalog";
-import type { Identity } from "../../shared/src/identity";
-import { newId } from "../../shared/src/ids";
-import { fail, ok, type Result } from "../../shared/src/result";
-import { parseResult } from "../../shared/src/validation";
+} from "#shared/contracts/catalog";
+import type { Identity } from "#shared/identity";
+import { newId } from "#shared/ids";
+import { fail, ok, type Result } from "#shared/result";
+import { parseResult } from "#shared/validation";
 import { encodeCursor, type ProductListQuery } from "./cursor";
 import type { CatalogRepository, StoredProduct } from "./repository";
 

@@ -1,5 +1,5 @@
-import type { Outbox, Sql } from "../../../queues/outbox";
-import type { OrderLine, ProductPatch, ProductQuote, StockLevels } from "../../shared/src/contracts/catalog";
+import type { Outbox, Sql } from "#queues/outbox";
+import type { OrderLine, ProductPatch, ProductQuote, StockLevels } from "#shared/contracts/catalog";
 import type { ListPosition } from "./cursor";
 import type { StoredState } from "./reservation-rules";
 

@@ -1,7 +1,7 @@
 import * as z from "zod";
-import { OrderLineSchema } from "../../shared/src/contracts/catalog";
-import { OrderIdSchema } from "../../shared/src/contracts/common";
-import { fail, ok, type Result } from "../../shared/src/result";
+import { OrderLineSchema } from "#shared/contracts/catalog";
+import { OrderIdSchema } from "#shared/contracts/common";
+import { fail, ok, type Result } from "#shared/result";
 
 /**
  * The pure rules of stock reservations: what input a reservation accepts, and what each call

@@ -1,6 +1,6 @@
-import { OrderIdSchema } from "../../shared/src/contracts/common";
-import { fail, ok, type Result } from "../../shared/src/result";
-import { parseResult } from "../../shared/src/validation";
+import { OrderIdSchema } from "#shared/contracts/common";
+import { fail, ok, type Result } from "#shared/result";
+import { parseResult } from "#shared/validation";
 import type { CatalogRepository, Transition } from "./repository";
 import {
   commitOutcome,

@@ -1,14 +1,9 @@
-import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
-import type { Outbox } from "../../../queues/outbox";
-import {
-  ProductCreateSchema,
-  ProductIdSchema,
-  ProductPatchSchema,
-  RestockSchema,
-} from "../../shared/src/contracts/catalog";
-import { requireIdentity, serviceApp } from "../../shared/src/http";
-import { unwrap } from "../../shared/src/result";
-import { parseOrThrow, readBody } from "../../shared/src/validation";
+import { type OutboxVariables, withOutbox } from "#queues/middleware";
+import type { Outbox } from "#queues/outbox";
+import { ProductCreateSchema, ProductIdSchema, ProductPatchSchema, RestockSchema } from "#shared/contracts/catalog";
+import { requireIdentity, serviceApp } from "#shared/http";
+import { unwrap } from "#shared/result";
+import { parseOrThrow, readBody } from "#shared/validation";
 import { ProductListQuerySchema } from "./cursor";
 import * as products from "./products";
 import { CatalogRepository } from "./repository";

@@ -1,9 +1,9 @@
-import { consume, DONE, type Settled } from "../../../queues/consume";
-import { publish } from "../../../queues/publish";
-import type { DomainEvent } from "../../shared/src/contracts/events";
-import type { Logger } from "../../shared/src/log";
-import { recordMetric } from "../../shared/src/metrics";
-import type { TraceContext } from "../../shared/src/trace";
+import { consume, DONE, type Settled } from "#queues/consume";
+import { publish } from "#queues/publish";
+import type { DomainEvent } from "#shared/contracts/events";
+import type { Logger } from "#shared/log";
+import { recordMetric } from "#shared/metrics";
+import type { TraceContext } from "#shared/trace";
 import { eventsConfig } from "./config";
 import { EventsRepository } from "./repository";
 import { queueOf, SUBSCRIPTIONS, subscribersOf } from "./subscriptions";

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { intVar, readConfig } from "../../shared/src/config";
+import { intVar, readConfig } from "#shared/config";
 
 const ConfigSchema = z.object({ EVENT_RETENTION_DAYS: intVar(1, { fallback: 30 }) });
 

@@ -1,8 +1,8 @@
-import { DeadLetterInputSchema } from "../../shared/src/contracts/events";
-import { createLogger, errorFields } from "../../shared/src/log";
-import { recordMetric } from "../../shared/src/metrics";
-import { ok, type Result } from "../../shared/src/result";
-import { parseResult } from "../../shared/src/validation";
+import { DeadLetterInputSchema } from "#shared/contracts/events";
+import { createLogger, errorFields } from "#shared/log";
+import { recordMetric } from "#shared/metrics";
+import { ok, type Result } from "#shared/result";
+import { parseResult } from "#shared/validation";
 import { EventsRepository } from "./repository";
 import { DEAD_LETTER_QUEUES, redriveTarget } from "./subscriptions";
 

@@ -1,8 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { type DeadLetterInput, StoredQuerySchema } from "../../shared/src/contracts/events";
-import type { ServiceHealth } from "../../shared/src/contracts/health";
-import type { Result } from "../../shared/src/result";
-import { parseOrThrow } from "../../shared/src/validation";
+import { type DeadLetterInput, StoredQuerySchema } from "#shared/contracts/events";
+import type { ServiceHealth } from "#shared/contracts/health";
+import type { Result } from "#shared/result";
+import { parseOrThrow } from "#shared/validation";
 import { consumeBus } from "./bus";
 import { consumeDeadLetters, recordDeadLetter } from "./dead-letters";
 import { EventsRepository } from "./repository";

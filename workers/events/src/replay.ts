@@ -1,5 +1,5 @@
-import { publish } from "../../../queues/publish";
-import type { Envelope, EventType, ReplayInput } from "../../shared/src/contracts/events";
+import { publish } from "#queues/publish";
+import type { Envelope, EventType, ReplayInput } from "#shared/contracts/events";
 import { EventsRepository } from "./repository";
 import { queueOf, SUBSCRIPTIONS } from "./subscriptions";
 

@@ -1,6 +1,6 @@
-import type { DeadLetter, DeadLetterInput, DomainEvent, EventType } from "../../shared/src/contracts/events";
-import { encodeCursor } from "../../shared/src/cursor";
-import { newId } from "../../shared/src/ids";
+import type { DeadLetter, DeadLetterInput, DomainEvent, EventType } from "#shared/contracts/events";
+import { encodeCursor } from "#shared/cursor";
+import { newId } from "#shared/ids";
 
 /** All SQL of shop-events: prepared statements with bound parameters only. */
 

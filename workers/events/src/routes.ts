@@ -1,13 +1,13 @@
 import * as z from "zod";
-import { pagedQuerySchema } from "../../shared/src/contracts/common";
+import { pagedQuerySchema } from "#shared/contracts/common";
 import {
   DeadLetterQuerySchema,
   EventQuerySchema,
   RedriveInputSchema,
   ReplayInputSchema,
-} from "../../shared/src/contracts/events";
-import { type AppEnv, requireAdmin, serviceApp } from "../../shared/src/http";
-import { parseOrThrow, readBody } from "../../shared/src/validation";
+} from "#shared/contracts/events";
+import { type AppEnv, requireAdmin, serviceApp } from "#shared/http";
+import { parseOrThrow, readBody } from "#shared/validation";
 import { redrive } from "./dead-letters";
 import { replay } from "./replay";
 import { EventsRepository } from "./repository";

@@ -1,4 +1,4 @@
-import type { EventType, Subscriber } from "../../shared/src/contracts/events";
+import type { EventType, Subscriber } from "#shared/contracts/events";
 
 /**
  * Who wants which events: the one place subscriptions are declared. Each subscriber has its own

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { notFoundProblem, onProblem, requestContext } from "../../shared/src/http";
-import { ProblemException, problemResponse } from "../../shared/src/problem";
-import { fieldErrors } from "../../shared/src/validation";
+import { notFoundProblem, onProblem, requestContext } from "#shared/http";
+import { ProblemException, problemResponse } from "#shared/problem";
+import { fieldErrors } from "#shared/validation";
 import { createVerifier, type TokenVerifier } from "./auth/verifier";
 import { gatewayConfig } from "./config";
 import type { GatewayApp } from "./context";

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { intVar, listVar, readConfig, requiredVar } from "../../shared/src/config";
+import { intVar, listVar, readConfig, requiredVar } from "#shared/config";
 import { parsePolicy } from "./rate-limit/policies";
 
 /** Gateway settings, read from vars once per isolate; a bad value fails at the first request. */

@@ -1,4 +1,4 @@
-import type { AppEnv, RequestVariables } from "../../shared/src/http";
+import type { AppEnv, RequestVariables } from "#shared/http";
 
 /** The gateway's Hono environment: its bindings and the request variables it sets. */
 export type GatewayApp = {

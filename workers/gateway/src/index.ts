@@ -1,6 +1,6 @@
 import { createGateway } from "./app";
 
-export { RateLimiter } from "../../../durable-objects/rate-limiter/rate-limiter";
+export { RateLimiter } from "#do/rate-limiter/rate-limiter";
 
 const app = createGateway();
 

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { intVar, readConfig } from "../../shared/src/config";
+import { intVar, readConfig } from "#shared/config";
 
 export interface NotificationsConfig {
   /** Delay of the first retry of an event that cannot be handled yet; it doubles each time. */

@@ -1,11 +1,11 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { faultsEnabled } from "../../shared/src/config";
-import { OperatorEmailSchema } from "../../shared/src/contracts/alerts";
-import { type ConsumerFaults, ConsumerFaultsSchema } from "../../shared/src/contracts/faults";
-import type { ServiceHealth } from "../../shared/src/contracts/health";
-import { errorFields } from "../../shared/src/log";
-import { fail, ok, type Result } from "../../shared/src/result";
-import { parseResult } from "../../shared/src/validation";
+import { faultsEnabled } from "#shared/config";
+import { OperatorEmailSchema } from "#shared/contracts/alerts";
+import { type ConsumerFaults, ConsumerFaultsSchema } from "#shared/contracts/faults";
+import type { ServiceHealth } from "#shared/contracts/health";
+import { errorFields } from "#shared/log";
+import { fail, ok, type Result } from "#shared/result";
+import { parseResult } from "#shared/validation";
 import { notificationsConfig } from "./config";
 import { consumeNotifications } from "./consumer";
 import { NotificationsRepository } from "./repository";

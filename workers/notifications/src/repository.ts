@@ -1,7 +1,7 @@
-import type { ConsumerFaultSpec, ConsumerFaults } from "../../shared/src/contracts/faults";
-import type { Notification } from "../../shared/src/contracts/notifications";
-import { encodeCursor } from "../../shared/src/cursor";
-import { newId } from "../../shared/src/ids";
+import type { ConsumerFaultSpec, ConsumerFaults } from "#shared/contracts/faults";
+import type { Notification } from "#shared/contracts/notifications";
+import { encodeCursor } from "#shared/cursor";
+import { newId } from "#shared/ids";
 import type { Outgoing } from "./sender";
 import type { Channel, Contact, Message } from "./templates";
 

@@ -1,7 +1,7 @@
 import * as z from "zod";
-import { idSchema, pagedQuerySchema } from "../../shared/src/contracts/common";
-import { type AppEnv, requireIdentity, serviceApp } from "../../shared/src/http";
-import { parseOrThrow } from "../../shared/src/validation";
+import { idSchema, pagedQuerySchema } from "#shared/contracts/common";
+import { type AppEnv, requireIdentity, serviceApp } from "#shared/http";
+import { parseOrThrow } from "#shared/validation";
 import { NotificationsRepository } from "./repository";
 
 /** A user's messages are paged by (the time they were recorded, their id). */

@@ -1,5 +1,5 @@
-import { createLogger } from "../../shared/src/log";
-import { parseTraceparent } from "../../shared/src/trace";
+import { createLogger } from "#shared/log";
+import { parseTraceparent } from "#shared/trace";
 import type { Channel } from "./templates";
 
 /** One message on its way out, as stored in notifications-db. */

@@ -1,4 +1,4 @@
-import type { DomainEvent, Envelope, EventData } from "../../shared/src/contracts/events";
+import type { DomainEvent, Envelope, EventData } from "#shared/contracts/events";
 
 /**
  * What each event tells a user, as plain text: pure, no I/O. The template of a message is the

@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { type QueryName, type QueryRows, queries, summarize } from "../../../durable-objects/metrics-store/queries";
-import type { MetricsSummary, MetricsWindow } from "../../shared/src/contracts/ops";
+import { type QueryName, type QueryRows, queries, summarize } from "#do/metrics-store/queries";
+import type { MetricsSummary, MetricsWindow } from "#shared/contracts/ops";
 
 const AnswerSchema = z.object({ data: z.array(z.record(z.string(), z.unknown())) });
 

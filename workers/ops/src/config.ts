@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { readConfig } from "../../shared/src/config";
+import { readConfig } from "#shared/config";
 
 const ConfigSchema = z.object({
   /** Where metrics() reads from: the local MetricsStore or Workers Analytics Engine. */

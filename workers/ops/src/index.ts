@@ -1,22 +1,17 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { ServiceHealth } from "../../shared/src/contracts/health";
-import {
-  type AuditEntry,
-  AuditInputSchema,
-  type MetricsSummary,
-  MetricsWindowSchema,
-} from "../../shared/src/contracts/ops";
-import { errorFields } from "../../shared/src/log";
-import { METRICS_STORE_NAME } from "../../shared/src/metrics";
-import { fail, ok, type Result } from "../../shared/src/result";
-import { parseResult } from "../../shared/src/validation";
+import type { ServiceHealth } from "#shared/contracts/health";
+import { type AuditEntry, AuditInputSchema, type MetricsSummary, MetricsWindowSchema } from "#shared/contracts/ops";
+import { errorFields } from "#shared/log";
+import { METRICS_STORE_NAME } from "#shared/metrics";
+import { fail, ok, type Result } from "#shared/result";
+import { parseResult } from "#shared/validation";
 import { analyticsEngineSummary } from "./analytics-engine";
 import { opsConfig } from "./config";
 import { app } from "./routes";
 import { auditTrail } from "./trail";
 
-export { AuditLog } from "../../../durable-objects/audit-log/audit-log";
-export { MetricsStore } from "../../../durable-objects/metrics-store/metrics-store";
+export { AuditLog } from "#do/audit-log/audit-log";
+export { MetricsStore } from "#do/metrics-store/metrics-store";
 
 /**
  * shop-ops: the audit trail and the metrics source. `fetch` serves the admin HTTP app the gateway

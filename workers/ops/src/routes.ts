@@ -1,6 +1,6 @@
-import { AuditQuerySchema } from "../../shared/src/contracts/ops";
-import { type AppEnv, requireAdmin, serviceApp } from "../../shared/src/http";
-import { parseOrThrow } from "../../shared/src/validation";
+import { AuditQuerySchema } from "#shared/contracts/ops";
+import { type AppEnv, requireAdmin, serviceApp } from "#shared/http";
+import { parseOrThrow } from "#shared/validation";
 import { auditTrail } from "./trail";
 
 /** The HTTP app of shop-ops, reached only by the gateway over the service binding. */

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { intVar, readConfig } from "../../shared/src/config";
+import { intVar, readConfig } from "#shared/config";
 
 const ConfigSchema = z.object({
   ORDER_WAIT_MS: intVar(0, { max: 30_000 }),

@@ -1,4 +1,4 @@
-import { sha256Hex } from "../../shared/src/hash";
+import { sha256Hex } from "#shared/hash";
 
 /**
  * The Idempotency-Key header (IETF draft "The Idempotency-Key HTTP Header Field"): an sf-string

@@ -1,12 +1,12 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { outboxBacklog, unitOfWork } from "../../../queues/outbox";
-import { faultsEnabled } from "../../shared/src/config";
-import { systemActor } from "../../shared/src/contracts/common";
-import type { OutboxBacklog } from "../../shared/src/contracts/events";
-import { type RpcFaults, RpcFaultsSchema } from "../../shared/src/contracts/faults";
-import type { ServiceHealth } from "../../shared/src/contracts/health";
-import { fail, type Result } from "../../shared/src/result";
-import { parseResult } from "../../shared/src/validation";
+import { outboxBacklog, unitOfWork } from "#queues/outbox";
+import { faultsEnabled } from "#shared/config";
+import { systemActor } from "#shared/contracts/common";
+import type { OutboxBacklog } from "#shared/contracts/events";
+import { type RpcFaults, RpcFaultsSchema } from "#shared/contracts/faults";
+import type { ServiceHealth } from "#shared/contracts/health";
+import { fail, type Result } from "#shared/result";
+import { parseResult } from "#shared/validation";
 import { OrdersRepository } from "./repository";
 import { app } from "./routes";
 

@@ -1,6 +1,6 @@
-import type { Order } from "../../shared/src/contracts/orders";
-import type { Identity } from "../../shared/src/identity";
-import { fail, ok, type Result } from "../../shared/src/result";
+import type { Order } from "#shared/contracts/orders";
+import type { Identity } from "#shared/identity";
+import { fail, ok, type Result } from "#shared/result";
 import type { OrdersRepository } from "./repository";
 import { type Canceller, customerSagaView } from "./saga/machine";
 

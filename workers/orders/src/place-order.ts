@@ -1,10 +1,10 @@
-import type { CatalogRpc } from "../../shared/src/contracts/catalog";
-import type { Actor } from "../../shared/src/contracts/common";
-import { MAX_ORDER_TOTAL_CENTS } from "../../shared/src/contracts/common";
-import type { Order, PlaceOrder, SagaView } from "../../shared/src/contracts/orders";
-import type { Identity } from "../../shared/src/identity";
-import { newId } from "../../shared/src/ids";
-import { fail, ok, type Result } from "../../shared/src/result";
+import type { CatalogRpc } from "#shared/contracts/catalog";
+import type { Actor } from "#shared/contracts/common";
+import { MAX_ORDER_TOTAL_CENTS } from "#shared/contracts/common";
+import type { Order, PlaceOrder, SagaView } from "#shared/contracts/orders";
+import type { Identity } from "#shared/identity";
+import { newId } from "#shared/ids";
+import { fail, ok, type Result } from "#shared/result";
 import { requestFingerprint } from "./idempotency";
 import type { IdempotencyRecord, OrdersRepository } from "./repository";
 import type { SagaPlan } from "./saga/steps";

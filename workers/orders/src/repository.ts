@@ -1,9 +1,9 @@
-import type { Outbox, Sql } from "../../../queues/outbox";
-import type { EventData } from "../../shared/src/contracts/events";
-import type { RpcFaultSpec, RpcFaults, RpcFaultTarget } from "../../shared/src/contracts/faults";
-import type { CancelReason, Order, OrderStatus, SagaState, SagaView } from "../../shared/src/contracts/orders";
-import { encodeCursor } from "../../shared/src/cursor";
-import { isEmptyRpcFaultSpec } from "../../shared/src/faults";
+import type { Outbox, Sql } from "#queues/outbox";
+import type { EventData } from "#shared/contracts/events";
+import type { RpcFaultSpec, RpcFaults, RpcFaultTarget } from "#shared/contracts/faults";
+import type { CancelReason, Order, OrderStatus, SagaState, SagaView } from "#shared/contracts/orders";
+import { encodeCursor } from "#shared/cursor";
+import { isEmptyRpcFaultSpec } from "#shared/faults";
 import type { SagaEventData, SagaEventType } from "./saga/machine";
 import type { SagaPlan } from "./saga/steps";
 

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { unitOfWork } from "../../../queues/outbox";
-import { systemActor } from "../../shared/src/contracts/common";
-import { createLogger, errorFields } from "../../shared/src/log";
+import { unitOfWork } from "#queues/outbox";
+import { systemActor } from "#shared/contracts/common";
+import { createLogger, errorFields } from "#shared/log";
 import { ordersConfig } from "./config";
 import { OrdersRepository } from "./repository";
 

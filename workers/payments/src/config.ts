@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { flagVar, intVar, readConfig } from "../../shared/src/config";
+import { flagVar, intVar, readConfig } from "#shared/config";
 import { type BalancedEndpoint, STRATEGIES, type Strategy } from "./balancer";
 
 export interface ProviderEndpoint extends BalancedEndpoint {

@@ -1,7 +1,7 @@
-import type { Outbox } from "../../../queues/outbox";
-import { BreakerClient } from "../../shared/src/breaker-client";
-import { systemActor } from "../../shared/src/contracts/common";
-import { parseTraceparent } from "../../shared/src/trace";
+import type { Outbox } from "#queues/outbox";
+import { BreakerClient } from "#shared/breaker-client";
+import { systemActor } from "#shared/contracts/common";
+import { parseTraceparent } from "#shared/trace";
 import { Balancer } from "./balancer";
 import { type ProviderEndpoint, paymentsConfig, providerApiKey } from "./config";
 import type { PaymentsDeps } from "./payments";

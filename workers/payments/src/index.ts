@@ -1,8 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { outboxBacklog, unitOfWork } from "../../../queues/outbox";
-import { type CallContext, causeOf, OrderIdSchema, systemActor } from "../../shared/src/contracts/common";
-import type { OutboxBacklog } from "../../shared/src/contracts/events";
-import type { ServiceHealth } from "../../shared/src/contracts/health";
+import { outboxBacklog, unitOfWork } from "#queues/outbox";
+import { type CallContext, causeOf, OrderIdSchema, systemActor } from "#shared/contracts/common";
+import type { OutboxBacklog } from "#shared/contracts/events";
+import type { ServiceHealth } from "#shared/contracts/health";
 import {
   type AuthorizeInput,
   AuthorizeInputSchema,
@@ -10,12 +10,12 @@ import {
   FaultsSchema,
   type Payment,
   type PaymentsRpc,
-} from "../../shared/src/contracts/payments";
-import { problemResponse } from "../../shared/src/problem";
-import { fail, ok, type Result } from "../../shared/src/result";
-import { span } from "../../shared/src/span";
-import { formatTraceparent, parseTraceparent } from "../../shared/src/trace";
-import { parseResult } from "../../shared/src/validation";
+} from "#shared/contracts/payments";
+import { problemResponse } from "#shared/problem";
+import { fail, ok, type Result } from "#shared/result";
+import { span } from "#shared/span";
+import { formatTraceparent, parseTraceparent } from "#shared/trace";
+import { parseResult } from "#shared/validation";
 import { paymentsConfig } from "./config";
 import { deps } from "./deps";
 import * as payments from "./payments";

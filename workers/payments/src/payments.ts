@@ -1,6 +1,6 @@
-import type { AuthorizeInput, Faults, Payment, PaymentStatus } from "../../shared/src/contracts/payments";
-import { newId } from "../../shared/src/ids";
-import { fail, ok, type Result } from "../../shared/src/result";
+import type { AuthorizeInput, Faults, Payment, PaymentStatus } from "#shared/contracts/payments";
+import { newId } from "#shared/ids";
+import { fail, ok, type Result } from "#shared/result";
 import type { PaymentsConfig } from "./config";
 import type { ProviderAttempt, ProviderAuthorization, ProviderCall, ProviderClient } from "./provider-client";
 import type { PaymentsRepository, StoredAttempt } from "./repository";

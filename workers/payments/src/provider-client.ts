@@ -1,12 +1,12 @@
 import * as z from "zod";
-import type { BreakerTrace } from "../../shared/src/breaker-client";
-import type { BreakerState } from "../../shared/src/contracts/breaker";
-import { type Faults, FaultsSchema } from "../../shared/src/contracts/payments";
-import { type ErrorCode, isTransient } from "../../shared/src/errors";
-import { fail, ok, type Result } from "../../shared/src/result";
-import { type BackoffPolicy, fullJitterDelay } from "../../shared/src/retry";
-import { span } from "../../shared/src/span";
-import { formatTraceparent, type TraceContext } from "../../shared/src/trace";
+import type { BreakerTrace } from "#shared/breaker-client";
+import type { BreakerState } from "#shared/contracts/breaker";
+import { type Faults, FaultsSchema } from "#shared/contracts/payments";
+import { type ErrorCode, isTransient } from "#shared/errors";
+import { fail, ok, type Result } from "#shared/result";
+import { type BackoffPolicy, fullJitterDelay } from "#shared/retry";
+import { span } from "#shared/span";
+import { formatTraceparent, type TraceContext } from "#shared/trace";
 import type { Balancer } from "./balancer";
 import type { ProviderEndpoint } from "./config";
 

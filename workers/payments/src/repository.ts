@@ -1,6 +1,6 @@
-import type { Outbox, Sql } from "../../../queues/outbox";
-import type { BreakerState } from "../../shared/src/contracts/breaker";
-import type { Payment, PaymentStatus } from "../../shared/src/contracts/payments";
+import type { Outbox, Sql } from "#queues/outbox";
+import type { BreakerState } from "#shared/contracts/breaker";
+import type { Payment, PaymentStatus } from "#shared/contracts/payments";
 import type { AttemptOutcome, Operation, ProviderAttempt } from "./provider-client";
 
 /**

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { flagVar, listVar, readConfig } from "../../shared/src/config";
+import { flagVar, listVar, readConfig } from "#shared/config";
 
 const EndpointNameSchema = z
   .string()

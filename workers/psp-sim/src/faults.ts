@@ -1,4 +1,4 @@
-import type { FaultSpec, Faults } from "../../shared/src/contracts/payments";
+import type { FaultSpec, Faults } from "#shared/contracts/payments";
 
 /**
  * Fault injection, pure: which faults apply to one request and what happens to it. No I/O; the

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { FaultSpec, Faults } from "../../shared/src/contracts/payments";
-import { fail, ok, type Result } from "../../shared/src/result";
+import type { FaultSpec, Faults } from "#shared/contracts/payments";
+import { fail, ok, type Result } from "#shared/result";
 import { applyFaultUpdate } from "./faults";
 
 export type AuthorizationStatus = "authorized" | "declined" | "captured" | "voided" | "refunded";

@@ -44,12 +44,12 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import * as z from "zod";
-import { CentsSchema, CurrencySchema } from "../../shared/src/contracts/common";
-import { FaultsSchema } from "../../shared/src/contracts/payments";
-import { notFoundProblem, type RequestVariables, serviceApp } from "../../shared/src/http";
-import { ProblemException, problemResponse } from "../../shared/src/problem";
-import { unwrap } from "../../shared/src/result";
-import { parseOrThrow, readBody } from "../../shared/src/validation";
+import { CentsSchema, CurrencySchema } from "#shared/contracts/common";
+import { FaultsSchema } from "#shared/contracts/payments";
+import { notFoundProblem, type RequestVariables, serviceApp } from "#shared/http";
+import { ProblemException, problemResponse } from "#shared/problem";
+import { unwrap } from "#shared/result";
+import { parseOrThrow, readBody } from "#shared/validation";
 import { simConfig } from "./config";
 import { drawFault, effectiveSpec, type FaultDraw } from "./faults";
 import type { Action, PspLedger } from "./ledger";

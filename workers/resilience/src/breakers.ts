@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { listVar, readConfig } from "../../shared/src/config";
-import type { Breaker } from "../../shared/src/contracts/breaker";
+import { listVar, readConfig } from "#shared/config";
+import type { Breaker } from "#shared/contracts/breaker";
 
 const VarsSchema = z.object({ BREAKER_NAMES: listVar({ optional: true }) });
 

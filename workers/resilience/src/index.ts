@@ -1,11 +1,11 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { breakerConfig } from "../../../durable-objects/circuit-breaker/machine";
-import type { Breaker } from "../../shared/src/contracts/breaker";
-import type { ServiceHealth } from "../../shared/src/contracts/health";
+import { breakerConfig } from "#do/circuit-breaker/machine";
+import type { Breaker } from "#shared/contracts/breaker";
+import type { ServiceHealth } from "#shared/contracts/health";
 import { listBreakers } from "./breakers";
 import { app } from "./routes";
 
-export { CircuitBreaker } from "../../../durable-objects/circuit-breaker/circuit-breaker";
+export { CircuitBreaker } from "#do/circuit-breaker/circuit-breaker";
 
 /**
  * shop-resilience. It hosts the CircuitBreaker objects (other Workers bind them with

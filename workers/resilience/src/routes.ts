@@ -1,4 +1,4 @@
-import { type AppEnv, requireAdmin, serviceApp } from "../../shared/src/http";
+import { type AppEnv, requireAdmin, serviceApp } from "#shared/http";
 import { listBreakers } from "./breakers";
 
 /** The HTTP app of shop-resilience, reached only by the gateway over the service binding. */

@@ -1,7 +1,7 @@
-import type { LoginInput, RegisterInput, TokenPair, User, UserPatch } from "../../shared/src/contracts/users";
-import type { Identity, Role } from "../../shared/src/identity";
-import { newId } from "../../shared/src/ids";
-import { fail, ok, type Result } from "../../shared/src/result";
+import type { LoginInput, RegisterInput, TokenPair, User, UserPatch } from "#shared/contracts/users";
+import type { Identity, Role } from "#shared/identity";
+import { newId } from "#shared/ids";
+import { fail, ok, type Result } from "#shared/result";
 import type { SigningKey } from "./keys";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords";
 import type { UsersRepository } from "./repository";

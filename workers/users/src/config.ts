@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { intVar, readConfig, requiredVar } from "../../shared/src/config";
+import { intVar, readConfig, requiredVar } from "#shared/config";
 import type { TokenConfig } from "./tokens";
 
 const ConfigSchema = z.object({

@@ -1,8 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { outboxBacklog } from "../../../queues/outbox";
-import type { OutboxBacklog } from "../../shared/src/contracts/events";
-import type { ServiceHealth } from "../../shared/src/contracts/health";
-import type { Jwks } from "../../shared/src/contracts/users";
+import { outboxBacklog } from "#queues/outbox";
+import type { OutboxBacklog } from "#shared/contracts/events";
+import type { ServiceHealth } from "#shared/contracts/health";
+import type { Jwks } from "#shared/contracts/users";
 import { buildJwks } from "./keys";
 import { app } from "./routes";
 

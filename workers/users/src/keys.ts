@@ -1,6 +1,6 @@
 import { type CryptoKey, calculateJwkThumbprint, importJWK, type JWK } from "jose";
 import * as z from "zod";
-import type { Jwks, PublicJwk } from "../../shared/src/contracts/users";
+import type { Jwks, PublicJwk } from "#shared/contracts/users";
 
 /**
  * Signing keys. JWT_SIGNING_KEY holds the current private ES256 JWK; JWT_PREVIOUS_PUBLIC_KEYS holds

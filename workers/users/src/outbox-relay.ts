@@ -1,4 +1,4 @@
-import { OutboxRelayObject } from "../../../queues/outbox-relay";
+import { OutboxRelayObject } from "#queues/outbox-relay";
 
 /** The relay of shop-users' outbox (queues/outbox-relay.ts). */
 export class OutboxRelay extends OutboxRelayObject<Env> {}

@@ -1,6 +1,6 @@
-import type { Outbox, Sql } from "../../../queues/outbox";
-import type { User } from "../../shared/src/contracts/users";
-import type { Role } from "../../shared/src/identity";
+import type { Outbox, Sql } from "#queues/outbox";
+import type { User } from "#shared/contracts/users";
+import type { Role } from "#shared/identity";
 import type { PasswordHash } from "./passwords";
 
 /** All SQL of shop-users: prepared statements with bound parameters only. */

@@ -1,5 +1,5 @@
-import { type OutboxVariables, withOutbox } from "../../../queues/middleware";
-import type { Outbox } from "../../../queues/outbox";
+import { type OutboxVariables, withOutbox } from "#queues/middleware";
+import type { Outbox } from "#queues/outbox";
 import {
   ChangePasswordInputSchema,
   LoginInputSchema,
@@ -8,11 +8,11 @@ import {
   RoleInputSchema,
   UserIdSchema,
   UserPatchSchema,
-} from "../../shared/src/contracts/users";
-import { requireIdentity, serviceApp } from "../../shared/src/http";
-import { ProblemException } from "../../shared/src/problem";
-import { unwrap } from "../../shared/src/result";
-import { parseOrThrow, readBody } from "../../shared/src/validation";
+} from "#shared/contracts/users";
+import { requireIdentity, serviceApp } from "#shared/http";
+import { ProblemException } from "#shared/problem";
+import { unwrap } from "#shared/result";
+import { parseOrThrow, readBody } from "#shared/validation";
 import * as accounts from "./accounts";
 import { tokenConfig } from "./config";
 import { buildJwks, loadSigningKey } from "./keys";

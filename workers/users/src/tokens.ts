@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
-import { sha256Hex } from "../../shared/src/hash";
-import type { Role } from "../../shared/src/identity";
+import { sha256Hex } from "#shared/hash";
+import type { Role } from "#shared/identity";
 import type { SigningKey } from "./keys";
 
 export interface TokenConfig {

@@ -1,4 +1,4 @@
-import type { AuditAction, JsonValue } from "../../../shared/src/contracts/ops";
+import type { AuditAction, JsonValue } from "#shared/contracts/ops";
 
 /**
  * Every privileged action the gateway records in the audit trail (issue 10): which route, its

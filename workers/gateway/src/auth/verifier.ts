@@ -7,7 +7,7 @@ import {
   jwtVerify,
 } from "jose";
 import * as z from "zod";
-import { type Identity, RoleSchema } from "../../../shared/src/identity";
+import { type Identity, RoleSchema } from "#shared/identity";
 import { createTokenCache } from "./token-cache";
 
 /**

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
-import type { JsonValue } from "../../../shared/src/contracts/ops";
-import { REQUEST_ID_HEADER, writeIdentity } from "../../../shared/src/identity";
-import { errorFields } from "../../../shared/src/log";
-import { formatTraceparent } from "../../../shared/src/trace";
+import type { JsonValue } from "#shared/contracts/ops";
+import { REQUEST_ID_HEADER, writeIdentity } from "#shared/identity";
+import { errorFields } from "#shared/log";
+import { formatTraceparent } from "#shared/trace";
 import { privilegedAction } from "../audit/privileged";
 import type { GatewayApp } from "../context";
 

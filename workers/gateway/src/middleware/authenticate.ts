@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { ProblemException } from "../../../shared/src/problem";
+import { ProblemException } from "#shared/problem";
 import { bearerToken, type TokenVerifier } from "../auth/verifier";
 import type { GatewayApp } from "../context";
 

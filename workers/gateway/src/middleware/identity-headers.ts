@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { INTERNAL_HEADER_PREFIX } from "../../../shared/src/identity";
+import { INTERNAL_HEADER_PREFIX } from "#shared/identity";
 import type { GatewayApp } from "../context";
 
 /**

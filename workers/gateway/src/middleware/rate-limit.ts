@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import type { Decision } from "../../../../durable-objects/rate-limiter/rate-limiter";
-import { errorFields } from "../../../shared/src/log";
-import { ProblemException } from "../../../shared/src/problem";
+import type { Decision } from "#do/rate-limiter/rate-limiter";
+import { errorFields } from "#shared/log";
+import { ProblemException } from "#shared/problem";
 import { gatewayConfig, perConfig } from "../config";
 import type { GatewayApp } from "../context";
 import {

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { recordMetric } from "../../../shared/src/metrics";
+import { recordMetric } from "#shared/metrics";
 import type { GatewayApp } from "../context";
 
 /** The request's `waitUntil`; an app called without an execution context (`app.request`) has none. */

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ProblemException } from "../../../shared/src/problem";
+import { ProblemException } from "#shared/problem";
 import { gatewayConfig, perConfig } from "../config";
 import type { GatewayApp } from "../context";
 

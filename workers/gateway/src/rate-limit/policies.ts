@@ -1,5 +1,5 @@
 import type * as z from "zod";
-import type { BucketSpec, Window } from "../../../../durable-objects/rate-limiter/sliding-window";
+import type { BucketSpec, Window } from "#do/rate-limiter/sliding-window";
 
 export type PolicyName = "anon" | "user" | "login" | "password";
 

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { BreakerSchema } from "../../../shared/src/contracts/breaker";
+import { BreakerSchema } from "#shared/contracts/breaker";
 import type { ProxyRoute } from "./table";
 
 /** Operations routes that are plain forwards. */

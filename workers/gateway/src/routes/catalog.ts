@@ -6,8 +6,8 @@ import {
   ProductPatchSchema,
   ProductSchema,
   RestockSchema,
-} from "../../../shared/src/contracts/catalog";
-import { ListQuerySchema } from "../../../shared/src/contracts/common";
+} from "#shared/contracts/catalog";
+import { ListQuerySchema } from "#shared/contracts/common";
 import { LOCATION } from "./responses";
 import type { ProxyRoute } from "./table";
 

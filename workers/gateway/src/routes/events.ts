@@ -1,4 +1,4 @@
-import { ListQuerySchema } from "../../../shared/src/contracts/common";
+import { ListQuerySchema } from "#shared/contracts/common";
 import {
   DeadLetterPageSchema,
   DeadLetterQuerySchema,
@@ -8,7 +8,7 @@ import {
   RedriveResultSchema,
   ReplayInputSchema,
   ReplayResultSchema,
-} from "../../../shared/src/contracts/events";
+} from "#shared/contracts/events";
 import type { ProxyRoute } from "./table";
 
 const events = (env: Env) => env.EVENTS;

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { faultsEnabled as faultsOn } from "../../../shared/src/config";
-import { FaultsSchema, splitFaults } from "../../../shared/src/contracts/faults";
-import { ProblemException } from "../../../shared/src/problem";
-import { unwrap } from "../../../shared/src/result";
+import { faultsEnabled as faultsOn } from "#shared/config";
+import { FaultsSchema, splitFaults } from "#shared/contracts/faults";
+import { ProblemException } from "#shared/problem";
+import { unwrap } from "#shared/result";
 import type { GatewayApp } from "../context";
 import { authorize } from "../middleware/authenticate";
 import { errorResponses, successHeaders } from "./responses";

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
-import { INTERNAL_HEADER_PREFIX, REQUEST_ID_HEADER, writeIdentity } from "../../../shared/src/identity";
-import { ProblemException } from "../../../shared/src/problem";
-import { span } from "../../../shared/src/span";
-import { formatTraceparent } from "../../../shared/src/trace";
+import { INTERNAL_HEADER_PREFIX, REQUEST_ID_HEADER, writeIdentity } from "#shared/identity";
+import { ProblemException } from "#shared/problem";
+import { span } from "#shared/span";
+import { formatTraceparent } from "#shared/trace";
 import type { GatewayApp } from "../context";
 
 /** Client headers a service may see. Everything else, Authorization included, stays at the gateway. */

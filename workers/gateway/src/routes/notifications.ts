@@ -1,5 +1,5 @@
-import { ListQuerySchema } from "../../../shared/src/contracts/common";
-import { NotificationPageSchema } from "../../../shared/src/contracts/notifications";
+import { ListQuerySchema } from "#shared/contracts/common";
+import { NotificationPageSchema } from "#shared/contracts/notifications";
 import type { ProxyRoute } from "./table";
 
 const notifications = (env: Env) => env.NOTIFICATIONS;

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod";
-import { AlertListSchema } from "../../../shared/src/contracts/alerts";
-import type { Breaker } from "../../../shared/src/contracts/breaker";
+import { AlertListSchema } from "#shared/contracts/alerts";
+import type { Breaker } from "#shared/contracts/breaker";
 import {
   AuditPageSchema,
   AuditQuerySchema,
@@ -9,9 +9,9 @@ import {
   type MetricsReport,
   MetricsReportSchema,
   MetricsWindowSchema,
-} from "../../../shared/src/contracts/ops";
-import { errorFields } from "../../../shared/src/log";
-import { unwrap } from "../../../shared/src/result";
+} from "#shared/contracts/ops";
+import { errorFields } from "#shared/log";
+import { unwrap } from "#shared/result";
 import type { GatewayApp } from "../context";
 import { authorize } from "../middleware/authenticate";
 import { errorResponses, successHeaders } from "./responses";

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ListQuerySchema } from "../../../shared/src/contracts/common";
+import { ListQuerySchema } from "#shared/contracts/common";
 import {
   IdempotencyKeySchema,
   OrderIdSchema,
@@ -10,7 +10,7 @@ import {
   SagaStateSchema,
   SagaViewSchema,
   ShipOrderSchema,
-} from "../../../shared/src/contracts/orders";
+} from "#shared/contracts/orders";
 import { IDEMPOTENT_REPLAYED, LOCATION } from "./responses";
 import type { ProxyRoute } from "./table";
 

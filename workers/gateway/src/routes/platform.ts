@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { Breaker } from "../../../shared/src/contracts/breaker";
-import { type Health, HealthDetailSchema, HealthSchema, type ServiceCheck } from "../../../shared/src/contracts/health";
-import { JwksSchema } from "../../../shared/src/contracts/users";
-import { errorFields, type Logger } from "../../../shared/src/log";
+import type { Breaker } from "#shared/contracts/breaker";
+import { type Health, HealthDetailSchema, HealthSchema, type ServiceCheck } from "#shared/contracts/health";
+import { JwksSchema } from "#shared/contracts/users";
+import { errorFields, type Logger } from "#shared/log";
 import { gatewayConfig } from "../config";
 import type { GatewayApp } from "../context";
 import { memoise } from "../health/memo";

@@ -1,5 +1,5 @@
 import type { RouteConfig } from "@hono/zod-openapi";
-import { ProblemSchema } from "../../../shared/src/contracts/problem";
+import { ProblemSchema } from "#shared/contracts/problem";
 
 /**
  * The responses every operation can get from the gateway itself, documented once: the published

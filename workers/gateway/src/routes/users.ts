@@ -9,7 +9,7 @@ import {
   UserIdSchema,
   UserPatchSchema,
   UserSchema,
-} from "../../../shared/src/contracts/users";
+} from "#shared/contracts/users";
 import { LOCATION } from "./responses";
 import type { ProxyRoute } from "./table";
 

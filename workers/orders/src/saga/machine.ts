@@ -22,11 +22,11 @@
  */
 
 import * as z from "zod";
-import type { BreakerTrace } from "../../../shared/src/breaker-client";
-import { intVar, readConfig } from "../../../shared/src/config";
-import type { CancelReason, SagaState, SagaView } from "../../../shared/src/contracts/orders";
-import { type ErrorCode, isTransient } from "../../../shared/src/errors";
-import { type BackoffPolicy, fullJitterDelay } from "../../../shared/src/retry";
+import type { BreakerTrace } from "#shared/breaker-client";
+import { intVar, readConfig } from "#shared/config";
+import type { CancelReason, SagaState, SagaView } from "#shared/contracts/orders";
+import { type ErrorCode, isTransient } from "#shared/errors";
+import { type BackoffPolicy, fullJitterDelay } from "#shared/retry";
 import { FINAL_COMPENSATION, type Flow, FORWARD_STEPS, PIVOT_STEP, REFUND_STEPS, type StepName, specOf } from "./steps";
 
 export type { Flow, StepName } from "./steps";

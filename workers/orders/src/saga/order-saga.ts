@@ -1,16 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
-import { unitOfWork } from "../../../../queues/outbox";
-import { BreakerClient, type BreakerTrace } from "../../../shared/src/breaker-client";
-import { faultsEnabled } from "../../../shared/src/config";
-import { type Actor, systemActor } from "../../../shared/src/contracts/common";
-import type { RpcFaults } from "../../../shared/src/contracts/faults";
-import { drawRpcFault } from "../../../shared/src/faults";
-import { derivedId } from "../../../shared/src/ids";
-import { createLogger, errorFields } from "../../../shared/src/log";
-import { recordMetric } from "../../../shared/src/metrics";
-import { fail, ok, type Result } from "../../../shared/src/result";
-import { span } from "../../../shared/src/span";
-import { formatTraceparent, parseTraceparent } from "../../../shared/src/trace";
+import { unitOfWork } from "#queues/outbox";
+import { BreakerClient, type BreakerTrace } from "#shared/breaker-client";
+import { faultsEnabled } from "#shared/config";
+import { type Actor, systemActor } from "#shared/contracts/common";
+import type { RpcFaults } from "#shared/contracts/faults";
+import { drawRpcFault } from "#shared/faults";
+import { derivedId } from "#shared/ids";
+import { createLogger, errorFields } from "#shared/log";
+import { recordMetric } from "#shared/metrics";
+import { fail, ok, type Result } from "#shared/result";
+import { span } from "#shared/span";
+import { formatTraceparent, parseTraceparent } from "#shared/trace";
 import { OrdersRepository } from "../repository";
 import {
   type Canceller,

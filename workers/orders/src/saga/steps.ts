@@ -8,11 +8,11 @@
  *   compensation: void_payment, release_stock, cancel_order, side by side   (before the pivot only)
  *   refund:       refund_payment -> return_stock                          (a completed order, cancelled later)
  */
-import type { CatalogRpc } from "../../../shared/src/contracts/catalog";
-import type { Actor, CallContext } from "../../../shared/src/contracts/common";
-import type { CancelReason } from "../../../shared/src/contracts/orders";
-import type { PaymentsRpc } from "../../../shared/src/contracts/payments";
-import type { Result } from "../../../shared/src/result";
+import type { CatalogRpc } from "#shared/contracts/catalog";
+import type { Actor, CallContext } from "#shared/contracts/common";
+import type { CancelReason } from "#shared/contracts/orders";
+import type { PaymentsRpc } from "#shared/contracts/payments";
+import type { Result } from "#shared/result";
 
 /** Everything the saga needs to run an order, fixed when the order is placed. */
 export interface SagaPlan {
