@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { integerVar } from "#shared/config";
+import * as z from "zod";
+import { intVar, readConfig } from "#shared/config";
 import { createLogger, errorFields } from "#shared/log";
 import { type OutboxBindings, type SweepReport, sweepOutbox } from "./outbox";
 
@@ -10,11 +11,14 @@ export interface OutboxRelayEnv extends OutboxBindings {
   OUTBOX_RESEND_AFTER_MS?: string;
 }
 
+const RelayVarsSchema = z.object({
+  OUTBOX_SWEEP_INTERVAL_MS: intVar(10, { fallback: 10_000 }),
+  OUTBOX_RESEND_AFTER_MS: intVar(0, { fallback: 10_000 }),
+});
+
 export function relayConfig(env: OutboxRelayEnv) {
-  return {
-    intervalMs: integerVar("OUTBOX_SWEEP_INTERVAL_MS", env.OUTBOX_SWEEP_INTERVAL_MS, 10_000, 10),
-    resendAfterMs: integerVar("OUTBOX_RESEND_AFTER_MS", env.OUTBOX_RESEND_AFTER_MS, 10_000, 0),
-  };
+  const vars = readConfig(RelayVarsSchema, env);
+  return { intervalMs: vars.OUTBOX_SWEEP_INTERVAL_MS, resendAfterMs: vars.OUTBOX_RESEND_AFTER_MS };
 }
 
 /**

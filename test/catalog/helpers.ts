@@ -3,18 +3,21 @@ import { expect } from "vitest";
 import { Outbox } from "#queues/outbox";
 import { newId } from "#shared/ids";
 import { eventLog } from "../support/event-log";
+import { type CallOptions, expectProblem, type Identity, type Problem, serviceRequest } from "../support/service-http";
+
+export {
+  type CallOptions,
+  expectProblem,
+  type Identity,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  type Role,
+} from "../support/service-http";
 
 /**
  * Helpers for the shop-catalog integration tests. The tests play the gateway (HTTP with the
  * identity headers it sets) and the order saga (RPC on the entrypoint).
  */
-
-export type Role = "customer" | "admin";
-
-export interface Identity {
-  id: string;
-  role: Role;
-}
 
 export interface Product {
   id: string;
@@ -33,18 +36,6 @@ export interface ProductPage {
   nextCursor: string | null;
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-}
-
-export const PROBLEM_CONTENT_TYPE = "application/problem+json";
-
 export const admin = (): Identity => ({ id: newId("usr"), role: "admin" });
 export const customer = (): Identity => ({ id: newId("usr"), role: "customer" });
 
@@ -53,29 +44,9 @@ export const UNKNOWN_PRODUCT_ID = "prd_00000000000000000000000000";
 
 export const newOrderId = () => newId("ord");
 
-export interface CallOptions {
-  method?: string;
-  /** Sent as JSON with `content-type: application/json`, unless `rawBody` is given. */
-  body?: unknown;
-  rawBody?: string;
-  /** The identity the gateway would set after verifying an access token. */
-  as?: Identity;
-  headers?: Record<string, string>;
-}
-
+/** One request to the catalog HTTP app, as the gateway forwards it. */
 export function call(path: string, options: CallOptions = {}): Promise<Response> {
-  const headers = new Headers(options.headers);
-  if (options.as) {
-    headers.set("x-shop-user-id", options.as.id);
-    headers.set("x-shop-user-role", options.as.role);
-  }
-  let body: string | undefined = options.rawBody;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-  }
-  const method = options.method ?? (body === undefined ? "GET" : "POST");
-  return exports.default.fetch(new Request(`https://catalog${path}`, { method, headers, body }));
+  return exports.default.fetch(serviceRequest("catalog", path, options));
 }
 
 export interface ProductFields {
@@ -100,19 +71,6 @@ export async function stockOf(productId: string) {
   const levels = result.ok ? result.value : null;
   expect(levels, `stock of ${productId}: ${JSON.stringify(result)}`).not.toBeNull();
   return levels as NonNullable<typeof levels>;
-}
-
-/** Asserts an RFC 9457 problem with this status and code, and returns its document. */
-export async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type")).toBe(PROBLEM_CONTENT_TYPE);
-  const problem = JSON.parse(text) as Problem;
-  expect(problem).toMatchObject({ status, code, type: `https://edge-shop.dev/problems/${code.replaceAll("_", "-")}` });
-  expect(problem.title).toEqual(expect.any(String));
-  expect(problem.detail).toEqual(expect.any(String));
-  expect(problem.instance).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-  return problem;
 }
 
 /** Asserts a 400 validation problem whose field errors name `field`. */

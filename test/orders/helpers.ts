@@ -8,6 +8,16 @@ import type { Faults } from "#shared/contracts/payments";
 import { newId } from "#shared/ids";
 import { OrdersRepository } from "../../workers/orders/src/repository";
 import type { SagaMachineState } from "../../workers/orders/src/saga/machine";
+import { type CallOptions, type Identity, serviceRequest } from "../support/service-http";
+
+export {
+  type CallOptions,
+  expectProblem,
+  type Identity,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  type Role,
+} from "../support/service-http";
 
 /**
  * Helpers for the shop-orders integration tests. The tests play the gateway: they call the orders
@@ -15,13 +25,6 @@ import type { SagaMachineState } from "../../workers/orders/src/saga/machine";
  * payments are reached through the runner's TEST_* service bindings, the provider simulator at its
  * address (the runner's outbound fetches go to it).
  */
-
-export type Role = "customer" | "admin";
-
-export interface Identity {
-  id: string;
-  role: Role;
-}
 
 export const customer = (): Identity => ({ id: newId("usr"), role: "customer" });
 export const admin = (): Identity => ({ id: newId("usr"), role: "admin" });
@@ -52,43 +55,14 @@ export interface Product {
   available: number;
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-}
-
 export const SIM = "http://127.0.0.1:8788";
 export const ENDED = ["completed", "cancelled", "compensation_failed"];
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export interface CallOptions {
-  method?: string;
-  as?: Identity;
-  /** Sent as JSON with `content-type: application/json`. */
-  body?: unknown;
-  /** Sent as is, with `content-type: application/json`. */
-  rawBody?: string;
-  headers?: HeadersInit;
-}
-
 /** One request to the orders HTTP app, as the gateway forwards it. */
 export function call(path: string, options: CallOptions = {}): Promise<Response> {
-  const headers = new Headers(options.headers);
-  if (options.as) {
-    headers.set("x-shop-user-id", options.as.id);
-    headers.set("x-shop-user-role", options.as.role);
-  }
-  let body = options.rawBody;
-  if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
-  const method = options.method ?? (body === undefined ? "GET" : "POST");
-  return exports.default.fetch(new Request(`https://orders${path}`, { method, headers, body }));
+  return exports.default.fetch(serviceRequest("orders", path, options, { rawBodyIsJson: true }));
 }
 
 export const freshKey = () => `key-${crypto.randomUUID()}`;
@@ -281,17 +255,6 @@ export async function settleBreakers(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // Problems and rows
-
-export async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type")).toBe("application/problem+json");
-  const problem = JSON.parse(text) as Problem;
-  expect(problem).toMatchObject({ status, code, type: `https://edge-shop.dev/problems/${code.replaceAll("_", "-")}` });
-  expect(problem.detail).toEqual(expect.any(String));
-  expect(problem.instance).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
-  return problem;
-}
 
 export type OrdersTable = "orders" | "order_items" | "idempotency_keys" | "sagas";
 

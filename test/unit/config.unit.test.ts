@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import {
-  faultsEnabled,
-  flagVar,
-  integerVar,
-  intVar,
-  listVar,
-  numberVar,
-  readConfig,
-  requiredVar,
-} from "#shared/config";
+import { faultsEnabled, flagVar, intVar, listVar, numberVar, readConfig, requiredVar } from "#shared/config";
 
 /** The one config idiom: a zod object of the Worker's vars, built from the shared readers. */
 const Schema = z.object({
@@ -56,10 +47,7 @@ describe("readConfig with the shared var readers", () => {
     expect(() => readConfig(Schema, { ...good, COUNT: "0", LIMIT: "x" })).toThrow(/COUNT.*LIMIT/);
   });
 
-  it("keeps the positional integerVar and FAULTS_ENABLED on the same readers", () => {
-    expect(integerVar("N", undefined, 5, 1)).toBe(5);
-    expect(integerVar("N", "8", 5, 1)).toBe(8);
-    expect(() => integerVar("N", "0", 5, 1)).toThrow("N must be an integer of at least 1");
+  it("reads FAULTS_ENABLED with the same readers", () => {
     expect(faultsEnabled({ FAULTS_ENABLED: "true" })).toBe(true);
     expect(faultsEnabled({})).toBe(false);
     expect(readConfig(Schema, good)).toMatchObject({ ON: false, COUNT: 3 });

@@ -1,18 +1,28 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { Outbox } from "#queues/outbox";
+import {
+  type CallOptions,
+  expectProblem,
+  type Identity,
+  type Problem,
+  type Role,
+  serviceRequest,
+} from "../support/service-http";
+
+export {
+  type CallOptions,
+  expectProblem,
+  type Identity,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  type Role,
+} from "../support/service-http";
 
 /**
  * Helpers for the shop-users integration tests. The tests play the gateway: they call the Worker's
  * HTTP app through its entrypoint and pass the verified identity in the headers the gateway sets.
  */
-
-export type Role = "customer" | "admin";
-
-export interface Identity {
-  id: string;
-  role: Role;
-}
 
 export interface User {
   id: string;
@@ -30,17 +40,6 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-}
-
-export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 export const DEFAULT_PASSWORD = "correct horse battery staple";
 
 /** A valid user id that no test ever registers. */
@@ -50,29 +49,9 @@ export function uniqueEmail(label = "user"): string {
   return `${label}-${crypto.randomUUID()}@example.com`;
 }
 
-export interface CallOptions {
-  method?: string;
-  /** Sent as JSON with `content-type: application/json`, unless `rawBody` is given. */
-  body?: unknown;
-  rawBody?: string;
-  /** The identity the gateway would set after verifying an access token. */
-  as?: Identity;
-  headers?: Record<string, string>;
-}
-
+/** One request to the users HTTP app, as the gateway forwards it. */
 export function call(path: string, options: CallOptions = {}): Promise<Response> {
-  const headers = new Headers(options.headers);
-  if (options.as) {
-    headers.set("x-shop-user-id", options.as.id);
-    headers.set("x-shop-user-role", options.as.role);
-  }
-  let body: string | undefined = options.rawBody;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-  }
-  const method = options.method ?? (body === undefined ? "GET" : "POST");
-  return exports.default.fetch(new Request(`https://users${path}`, { method, headers, body }));
+  return exports.default.fetch(serviceRequest("users", path, options));
 }
 
 export interface RegisterFields {
@@ -126,19 +105,6 @@ export async function refreshOk(refreshToken: string): Promise<TokenPair> {
   const response = await refresh(refreshToken);
   expect(response.status, await response.clone().text()).toBe(200);
   return (await response.json()) as TokenPair;
-}
-
-/** Asserts an RFC 9457 problem with this status and code, and returns its document. */
-export async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type")).toBe(PROBLEM_CONTENT_TYPE);
-  const problem = JSON.parse(text) as Problem;
-  expect(problem).toMatchObject({ status, code, type: `https://edge-shop.dev/problems/${code.replaceAll("_", "-")}` });
-  expect(problem.title).toEqual(expect.any(String));
-  expect(problem.detail).toEqual(expect.any(String));
-  expect(problem.instance).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-  return problem;
 }
 
 /** Asserts a 400 validation problem whose field errors name `field` (in the path or, for unknown keys, the message). */

@@ -3,7 +3,7 @@ import { faultsEnabled } from "#shared/config";
 import { OperatorEmailSchema } from "#shared/contracts/alerts";
 import { type ConsumerFaults, ConsumerFaultsSchema } from "#shared/contracts/faults";
 import type { ServiceHealth } from "#shared/contracts/health";
-import { errorFields } from "#shared/log";
+import { createLogger, errorFields } from "#shared/log";
 import { fail, ok, type Result } from "#shared/result";
 import { parseResult } from "#shared/validation";
 import { notificationsConfig } from "./config";
@@ -44,7 +44,7 @@ export default class NotificationsService extends WorkerEntrypoint<Env> {
       });
       return ok({ sent: true });
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", message: "operator email failed", ...errorFields(error) }));
+      createLogger({ service: "shop-notifications" }).error("operator email failed", errorFields(error));
       return fail("bad_gateway", "The email provider did not accept the message.");
     }
   }

@@ -1,7 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { ServiceHealth } from "#shared/contracts/health";
 import { type AuditEntry, AuditInputSchema, type MetricsSummary, MetricsWindowSchema } from "#shared/contracts/ops";
-import { errorFields } from "#shared/log";
+import { createLogger, errorFields } from "#shared/log";
 import { METRICS_STORE_NAME } from "#shared/metrics";
 import { fail, ok, type Result } from "#shared/result";
 import { parseResult } from "#shared/validation";
@@ -56,7 +56,7 @@ export default class OpsService extends WorkerEntrypoint<Env> {
         ),
       );
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", message: "metrics query failed", ...errorFields(error) }));
+      createLogger({ service: "shop-ops" }).error("metrics query failed", errorFields(error));
       return fail("bad_gateway", "Analytics Engine did not answer.");
     }
   }

@@ -1,6 +1,5 @@
 import type { Outbox } from "#queues/outbox";
 import { BreakerClient } from "#shared/breaker-client";
-import { systemActor } from "#shared/contracts/common";
 import { parseTraceparent } from "#shared/trace";
 import { Balancer } from "./balancer";
 import { type ProviderEndpoint, paymentsConfig, providerApiKey } from "./config";

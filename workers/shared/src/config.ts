@@ -65,11 +65,3 @@ const FaultsVarsSchema = z.object({ FAULTS_ENABLED: flagVar() });
 export function faultsEnabled(vars: { FAULTS_ENABLED?: string }): boolean {
   return readConfig(FaultsVarsSchema, vars).FAULTS_ENABLED;
 }
-
-/**
- * The positional form of `intVar` for one var, kept for `queues/outbox-relay.ts` (changed on
- * another branch) until it reads its vars with `readConfig`; new code uses a schema.
- */
-export function integerVar(name: string, value: string | undefined, fallback: number, min: number): number {
-  return readConfig(z.object({ [name]: intVar(min, { fallback }) }), { [name]: value })[name] as number;
-}
