@@ -45,6 +45,9 @@ function startSystem(): ChildProcess | null {
       ...["--var", "shop-resilience:BREAKER_OPEN_MS=2000"],
       // A failing notification is retried at once, so its 10 retries end in a dead letter within seconds.
       ...["--var", "shop-notifications:NOTIFICATION_RETRY_BASE_SECONDS=0"],
+      // Alerts are evaluated every 5 s (60 s by default), so a condition that holds for seconds
+      // (a failed compensation before its retry, a dead letter before its redrive) fires one.
+      ...["--var", "shop-alerts:ALERT_EVALUATION_INTERVAL_MS=5000"],
     ],
     {
       cwd: ROOT,
