@@ -44,41 +44,22 @@ await wrangler(["d1", "migrations", "apply", "users-db", ...target, "-c", "worke
   quiet: true,
 });
 
+/** Runs SQL against users-db (local state or remote, as chosen); `--json` output when asked. */
+function usersDb(sql: string, json = false): Promise<string> {
+  const args = ["d1", "execute", "users-db", ...target, "-c", "workers/users/wrangler.toml"];
+  return wrangler([...args, ...(json ? ["--json"] : []), "--command", sql], { quiet: true });
+}
+
 /** The account with this email as users-db has it now, if any. */
 async function account(): Promise<{ id: string; role: string } | null> {
-  const output = await wrangler(
-    [
-      "d1",
-      "execute",
-      "users-db",
-      ...target,
-      "-c",
-      "workers/users/wrangler.toml",
-      "--json",
-      "--command",
-      `SELECT id, role FROM users WHERE email = ${sqlString(email)}`,
-    ],
-    { quiet: true },
-  );
+  const output = await usersDb(`SELECT id, role FROM users WHERE email = ${sqlString(email)}`, true);
   const [answer] = JSON.parse(output.slice(output.indexOf("["))) as { results: { id: string; role: string }[] }[];
   return answer?.results[0] ?? null;
 }
 
 const before = await account();
 const trace = childTrace(undefined);
-await wrangler(
-  [
-    "d1",
-    "execute",
-    "users-db",
-    ...target,
-    "-c",
-    "workers/users/wrangler.toml",
-    "--command",
-    await adminSql(input, { promote: true, traceparent: formatTraceparent(trace) }),
-  ],
-  { quiet: true },
-);
+await usersDb(await adminSql(input, { promote: true, traceparent: formatTraceparent(trace) }));
 const after = await account();
 console.log(`admin ${email} is ready (${values.remote ? "on Cloudflare" : "locally"})`);
 
