@@ -77,7 +77,9 @@ async function renderTimeline(ctx: PageContext, orderId: string): Promise<void> 
     holder,
   );
   let lastState = "";
-  const refresh = async () => {
+  // `quiet`: the change is the operator's own (a retry): its answer stays the notice, so it is not
+  // replaced at once by "now compensating" (a later change is still announced).
+  const refresh = async (quiet = false) => {
     const answer = await api.get(`/api/orders/${encodeURIComponent(orderId)}`);
     if (!answer.ok) {
       holder.replaceChildren(h("p", { role: "alert" }, `Order ${orderId} unavailable: ${answer.message}`));
@@ -86,7 +88,7 @@ async function renderTimeline(ctx: PageContext, orderId: string): Promise<void> 
     const order = answer.data as Json;
     const saga = isObject(order.saga) ? order.saga : {};
     const state = str(saga.state, "?");
-    if (lastState && state !== lastState) announce(`Saga of ${orderId} is now ${state}.`);
+    if (lastState && state !== lastState && !quiet) announce(`Saga of ${orderId} is now ${state}.`);
     lastState = state;
     const retry =
       state === "compensation_failed"
@@ -105,7 +107,7 @@ async function renderTimeline(ctx: PageContext, orderId: string): Promise<void> 
                     : `Retry failed: ${result.message}`,
                   result.ok ? "ok" : "bad",
                 );
-                await refresh();
+                await refresh(true);
               },
             },
             "Retry compensation",
