@@ -89,16 +89,21 @@ export class RateLimiter extends DurableObject {
     }
   }
 
-  /** The clean-up alarm: everything goes once nothing is live; otherwise stale rows go and it moves on. */
+  /**
+   * The clean-up alarm: everything goes once nothing is live; otherwise stale rows go and it moves
+   * on. An object woken only for its alarm (usually: it was evicted since its last request) asks
+   * SQLite for the latest expiry instead of loading its whole window, so an idle object's clean-up
+   * is one aggregate read and `deleteAll`.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    if (!this.#window && this.#latestStoredExpiry() <= now) {
+      await this.#forget();
+      return;
+    }
     const window = this.#live(now);
     if (window.size === 0) {
-      this.#window = new HitWindow();
-      this.#staleRows = 0;
-      this.#tableExists = false;
-      this.#alarmSet = false;
-      await this.ctx.storage.deleteAll();
+      await this.#forget();
       return;
     }
     if (this.#staleRows > 0) {
@@ -107,5 +112,26 @@ export class RateLimiter extends DurableObject {
     }
     await this.ctx.storage.setAlarm(window.lastExpiry);
     this.#alarmSet = true;
+  }
+
+  /** The latest expiry of any stored hit (0: none, or no table). */
+  #latestStoredExpiry(): number {
+    try {
+      return (
+        this.ctx.storage.sql.exec<{ last: number | null }>("SELECT MAX(expires_at) AS last FROM hits").one().last ?? 0
+      );
+    } catch (error) {
+      if (error instanceof Error && error.message.includes("no such table")) return 0;
+      throw error;
+    }
+  }
+
+  /** Deletes the object's storage (its rows and its alarm): an idle object then costs nothing. */
+  async #forget(): Promise<void> {
+    this.#window = new HitWindow();
+    this.#staleRows = 0;
+    this.#tableExists = false;
+    this.#alarmSet = false;
+    await this.ctx.storage.deleteAll();
   }
 }

@@ -253,6 +253,27 @@ describe("RateLimiter storage", () => {
     const next = await stub.take([spec]);
     expect(next.buckets[0]?.remaining).toBe(4);
   });
+
+  it("an evicted object woken by its alarm: deletes everything once its rows expired, keeps live rows", async () => {
+    const short = { name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 1 }] };
+    const long = { name: "t", key: "t", windows: [{ limit: 5, windowSeconds: 60 }] };
+    const expired = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const live = env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    await expired.take([short]);
+    await live.take([long]);
+    await new Promise((r) => setTimeout(r, 1100));
+    // A new instance over the same storage, as after eviction, runs the alarm.
+    const wake = (stub: typeof live) =>
+      runInDurableObject(stub, async (_i: RateLimiter, state) => {
+        await new RateLimiter(state, env).alarm();
+        return state.storage.getAlarm();
+      });
+    expect(await wake(expired)).toBeNull();
+    expect(await storedHits(expired)).toBeNull();
+    expect(await wake(live)).toBeGreaterThan(Date.now() + 50_000);
+    expect(await storedHits(live)).toBe(1);
+    expect((await live.take([long])).buckets[0]?.remaining).toBe(3);
+  });
 });
 
 describe("when the limiter itself fails", () => {
