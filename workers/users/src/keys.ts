@@ -48,7 +48,24 @@ export function loadSigningKey(secret: string | undefined): Promise<SigningKey> 
   return cached.signing;
 }
 
-export async function buildJwks(current: string | undefined, previous: string | undefined): Promise<Jwks> {
+// Built once per isolate and pair of secrets (a rotation changes the secrets, so the key).
+let jwksCache: { source: string; jwks: Promise<Jwks> } | undefined;
+
+/** The published JWKS: the current key's public half, then the retired keys' (by kid, once each). */
+export function buildJwks(current: string | undefined, previous: string | undefined): Promise<Jwks> {
+  const source = `${current}\u0000${previous}`;
+  if (jwksCache?.source !== source) {
+    const jwks = computeJwks(current, previous);
+    jwksCache = { source, jwks };
+    // A failed build is not kept: the next request tries again (and fails the same way if the secret is bad).
+    jwks.catch(() => {
+      if (jwksCache?.jwks === jwks) jwksCache = undefined;
+    });
+  }
+  return jwksCache.jwks;
+}
+
+async function computeJwks(current: string | undefined, previous: string | undefined): Promise<Jwks> {
   if (!current) throw new Error("JWT_SIGNING_KEY is not set");
   const keys = [await publicJwk(PrivateJwkSchema.parse(JSON.parse(current)))];
   if (previous) {
