@@ -23,10 +23,10 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { jwks, makeUsers, PRODUCT_ID, publicPem, seedEdge, seedSqlite, signTokens } from "./bench/data.ts";
-import { buildAll, startEdge } from "./bench/edge.ts";
+import { buildAll, committedVars, startEdge } from "./bench/edge.ts";
 import { installExpress, startExpress } from "./bench/express.ts";
+import { floorBackground, limiterBackground } from "./bench/limiter.ts";
 import {
   expectAnswer,
   expectOrder,
@@ -36,8 +36,9 @@ import {
   runHttp,
   runOrders,
 } from "./bench/load.ts";
+import { blockScenarios } from "./bench/primitives.ts";
 import { load1, machine } from "./bench/proc.ts";
-import { chart, type Stack, summariseHttp, summariseOrders, table } from "./bench/report.ts";
+import { blocksTable, chart, limiterTable, type Stack, summariseHttp, summariseOrders, table } from "./bench/report.ts";
 import { generateSigningKey } from "./keys.ts";
 import { ROOT } from "./lib.ts";
 
@@ -49,13 +50,14 @@ const config = {
   users: knob("BENCH_USERS", 1000),
   orderSeconds: knob("BENCH_ORDER_SECONDS", 10),
   orderClients: (process.env.BENCH_ORDER_CLIENTS ?? "30,1").split(",").map(Number),
+  /** Users that each make one request, then are left alone until their limiter's clean-up has run. */
+  sleepers: knob("BENCH_LIMITER_OBJECTS", 300),
 };
 const outDir = process.env.BENCH_OUT ?? join(ROOT, "docs", "benchmarks");
 const loadBefore = load1();
 const scratch = mkdtempSync(join(tmpdir(), "edge-shop-bench-"));
 
-const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
-const vars = workerOptions.bindings as Record<string, string>;
+const vars = committedVars("wrangler.toml");
 const claims = { issuer: vars.JWT_ISSUER as string, audience: vars.JWT_AUDIENCE as string };
 
 console.log(`building every Worker as deployed, installing bench/express if missing (load ${loadBefore.toFixed(2)})`);
@@ -63,11 +65,13 @@ await buildAll(join(scratch, "build"));
 await installExpress();
 
 const signingKey = await generateSigningKey();
-// The read's users, then one hot user and the order clients' users apart, so no quota is shared.
-const everyone = await makeUsers(config.users + 1 + 100, signingKey, claims);
+// The read's users, then one hot user, the order clients' users and the limiter-background users
+// apart, so no quota and no limiter object is shared.
+const everyone = await makeUsers(config.users + 1 + 100 + config.sleepers, signingKey, claims);
 const readers = everyone.slice(0, config.users);
 const hot = everyone.slice(config.users, config.users + 1);
-const buyers = everyone.slice(config.users + 1);
+const buyers = everyone.slice(config.users + 1, config.users + 1 + 100);
+const sleepers = everyone.slice(config.users + 1 + 100);
 
 const edge = await startEdge(join(scratch, "build"), join(scratch, "state"), signingKey);
 const dbPath = join(scratch, "express-users.sqlite");
@@ -156,7 +160,19 @@ try {
   }
   await expectOrder(edge.gateway, buyers[0] as (typeof buyers)[number], PRODUCT_ID);
 
+  const blocks = blockScenarios(edge.primitives);
+  for (const b of blocks) await expectAnswer(b.scenario, b.name);
+
+  // First, on a system nothing else has used yet: its idle rate is then only its own.
+  console.log(`limiter background: ${sleepers.length} users, one request each, then left alone`);
+  const limiterObjects = await limiterBackground(edge.gateway, sleepers, edge.pid, vars.RATE_LIMIT_USER as string);
+  const floorObjects = await floorBackground(edge.primitives, sleepers.length, edge.pid, limiterObjects.waitedSeconds);
+  const limiter = [limiterObjects, floorObjects];
+  for (const l of limiter)
+    console.log(`background: ${l.what}: ${l.backgroundMsPerObject.toFixed(2)} ms CPU per object`);
+
   const httpRounds = new Map<string, HttpResult[]>();
+  const blockRounds = new Map<string, HttpResult[]>();
   const orderRounds = new Map<number, OrdersResult[]>();
   for (let round = 1; round <= config.rounds; round++) {
     await signTokens(everyone, signingKey, claims);
@@ -172,6 +188,11 @@ try {
           `round ${round}: ${s.name} [${stack}] ${result.rps.toFixed(0)} req/s, ${cpu.toFixed(0)} us CPU/req`,
         );
       }
+    }
+    for (const b of blocks) {
+      const result = await runHttp(b.scenario, edgePids, config);
+      blockRounds.set(b.name, [...(blockRounds.get(b.name) ?? []), result]);
+      console.log(`round ${round}: block ${b.name}: ${result.cpuUsPerRequest.workerd?.toFixed(0)} us CPU/req`);
     }
     for (const clients of config.orderClients) {
       const result = await runOrders(edge.gateway, buyers, PRODUCT_ID, edge.pid, {
@@ -191,6 +212,7 @@ try {
     ),
   );
   const orders = config.orderClients.map((clients) => summariseOrders(orderRounds.get(clients) ?? []));
+  const blockSummaries = blocks.map((b) => summariseHttp(b.name, "edge-shop", blockRounds.get(b.name) ?? []));
   const loadAfter = load1();
   const host = machine();
   let commit = "unknown";
@@ -199,12 +221,26 @@ try {
   } catch {}
   const when = new Date().toISOString();
   const caption = `${when.slice(0, 16)}Z, commit ${commit}, ${host.cores} x ${host.cpu}, ${config.rounds} rounds x ${config.seconds} s, ${config.connections} connections, load ${loadBefore.toFixed(2)} before / ${loadAfter.toFixed(2)} after`;
-  console.log(`\n${caption}\n\n${table(http, orders)}`);
+  console.log(`\n${caption}\n\n${table(http, orders)}\n\n${blocksTable(blockSummaries)}\n\n${limiterTable(limiter)}`);
 
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, "bench.json"),
-    `${JSON.stringify({ when, commit, machine: host, load: { before: loadBefore, after: loadAfter }, config, http, orders }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        when,
+        commit,
+        machine: host,
+        load: { before: loadBefore, after: loadAfter },
+        config,
+        http,
+        orders,
+        blocks: blockSummaries,
+        limiter,
+      },
+      null,
+      2,
+    )}\n`,
   );
   writeFileSync(join(outDir, "bench.svg"), chart(http, orders, caption));
   console.log(`\nwrote ${join(outDir, "bench.json")} and bench.svg`);
@@ -218,6 +254,13 @@ try {
       const n = o.rounds.reduce((sum, r) => sum + r.unexpected, 0);
       return n > 0 ? [`orders, ${o.clients} clients: ${n} orders failed or did not confirm`] : [];
     }),
+    ...blockSummaries.flatMap((b) => {
+      const n = b.rounds.reduce((sum, r) => sum + r.unexpected, 0);
+      return n > 0 ? [`block ${b.scenario}: ${n} answers with another status than expected`] : [];
+    }),
+    ...limiter.flatMap((l) =>
+      l.unexpected > 0 ? [`background of ${l.what}: ${l.unexpected} requests not answered 200`] : [],
+    ),
   ];
   if (unexpected.length > 0) {
     console.error(`\nbench failed:\n- ${unexpected.join("\n- ")}`);

@@ -5,16 +5,22 @@
  * quotas, faults off), real secrets generated for the run, payments' provider calls routed to the
  * simulator, and a trivial hello Worker beside them as the runtime floor. All of it runs in one
  * workerd process, whose CPU the bench reads.
+ *
+ * One difference, on purpose: the gateway runs without its static assets (the console). Its config
+ * sets `run_worker_first`, so on Cloudflare every request runs the gateway Worker at once; Miniflare
+ * instead emulates the assets router locally as two more isolates in front of it (an RPC proxy and
+ * the router), which is not the Worker's CPU on Cloudflare. The bench asks for no asset.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readD1Migrations } from "@cloudflare/vitest-plugin";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { buildGatewayAssets } from "../gateway-assets.ts";
 import { generateApiKey } from "../keys.ts";
 import { PSP_SIM, ROOT, WORKERS, wrangler } from "../lib.ts";
 import type { WorkerNode } from "../topology.ts";
+import { PRIMITIVES, PRIMITIVES_SCHEMA, primitiveWorkers } from "./primitives.ts";
 import { descendantsNamed } from "./proc.ts";
 
 export const HELLO = "bench-hello";
@@ -29,6 +35,18 @@ export async function buildAll(outRoot: string): Promise<void> {
       quiet: true,
     });
   }
+}
+
+/**
+ * A Worker's [vars] as committed. Miniflare's options from wrangler also carry `.dev.vars`, which
+ * `npm run dev` writes with development settings (the local metrics store, faults): a bench run
+ * after a dev run would measure those.
+ */
+export function committedVars(config: string): Record<string, string> {
+  const parsed = unstable_readConfig({ config: join(ROOT, config) }, { hideWarnings: true });
+  return Object.fromEntries(
+    Object.entries(parsed.vars).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
 }
 
 /** A built Worker in Miniflare's shape, from its wrangler config. */
@@ -49,9 +67,8 @@ function workerOptions(node: WorkerNode, outRoot: string, extra: Options = {}): 
     queueProducers: o.queueProducers,
     queueConsumers: o.queueConsumers,
     analyticsEngineDatasets: o.analyticsEngineDatasets,
-    ...(o.assets ? { assets: o.assets } : {}),
     ...extra,
-    bindings: { ...(o.bindings as Record<string, string>), ...(extra.bindings as Record<string, string>) },
+    bindings: { ...committedVars(node.config), ...(extra.bindings as Record<string, string>) },
   };
 }
 
@@ -62,6 +79,8 @@ export interface Edge {
   /** shop-users' own socket (its HTTP app, as the gateway's forward reaches it). */
   users: URL;
   hello: URL;
+  /** The building blocks' Worker (scripts/bench/primitives.ts). */
+  primitives: URL;
   /** The workerd process running every Worker. */
   pid: number;
 }
@@ -97,6 +116,7 @@ export async function startEdge(outRoot: string, stateDir: string, signingKey: s
           script: 'export default { fetch() { return new Response("hello"); } };',
           ...direct,
         },
+        ...primitiveWorkers(HELLO, "2026-11-01"),
       ],
     } as never),
   );
@@ -109,6 +129,8 @@ export async function startEdge(outRoot: string, stateDir: string, signingKey: s
       await db.batch(migration.queries.map((query) => db.prepare(query)));
     }
   }
+  const blocksDb = await mf.getD1Database("DB", PRIMITIVES);
+  await blocksDb.batch(PRIMITIVES_SCHEMA.map((query) => blocksDb.prepare(query)));
   const [pid, ...more] = descendantsNamed(process.pid, "workerd");
   if (pid === undefined || more.length > 0)
     throw new Error(`expected one workerd process, found ${more.length + (pid === undefined ? 0 : 1)}`);
@@ -117,6 +139,7 @@ export async function startEdge(outRoot: string, stateDir: string, signingKey: s
     gateway,
     users: await mf.unsafeGetDirectURL("shop-users"),
     hello: await mf.unsafeGetDirectURL(HELLO),
+    primitives: await mf.unsafeGetDirectURL(PRIMITIVES),
     pid,
   };
 }

@@ -2,6 +2,7 @@
  * Medians over the rounds, the printed table, the JSON result and the SVG chart (hand-written:
  * one panel of CPU per request, one of requests per second, edge-shop and Express side by side).
  */
+import type { ObjectBackground } from "./limiter.ts";
 import type { HttpResult, OrdersResult } from "./load.ts";
 
 export const median = (values: readonly number[]): number => {
@@ -96,6 +97,28 @@ export function table(http: readonly HttpSummary[], orders: readonly OrdersSumma
     );
   }
   return lines.join("\n");
+}
+
+/** Each building block's CPU per request, and above this Worker's own floor (what the block adds). */
+export function blocksTable(blocks: readonly HttpSummary[]): string {
+  const floor = blocks[0]?.cpuUsPerRequest ?? 0;
+  const lines = ["| building block (one per request) | CPU us/req | above the floor |", "|---|---|---|"];
+  for (const b of blocks) {
+    const above = b === blocks[0] ? "-" : f0(b.cpuUsPerRequest - floor);
+    lines.push(`| ${b.scenario} | ${f0(b.cpuUsPerRequest)} | ${above} |`);
+  }
+  return lines.join("\n");
+}
+
+export function limiterTable(rows: readonly ObjectBackground[]): string {
+  return [
+    "| Durable Objects, one new per request | objects | CPU us per request | idle workerd CPU us/s | waited s | background CPU ms per object |",
+    "|---|---|---|---|---|---|",
+    ...rows.map(
+      (l) =>
+        `| ${l.what} | ${l.objects} | ${f0(l.firstRequestCpuUs)} | ${f0(l.idleCpuUsPerSecond)} | ${l.waitedSeconds} | ${l.backgroundMsPerObject.toFixed(2)} |`,
+    ),
+  ].join("\n");
 }
 
 const xml = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
