@@ -17,7 +17,9 @@
  *
  * Env: BENCH_ROUNDS (3), BENCH_SECONDS (5, per HTTP scenario and round), BENCH_CONNECTIONS (30),
  * BENCH_USERS (1000), BENCH_ORDER_SECONDS (10, per order scenario and round), BENCH_ORDER_CLIENTS
- * ("30,1"), BENCH_OUT. A quick run: BENCH_ROUNDS=1 BENCH_SECONDS=3 BENCH_ORDER_SECONDS=5.
+ * ("30,1"), BENCH_LIMITER_OBJECTS (300, the background measurement), BENCH_OUT, BENCH_ONLY (a regex:
+ * only the scenarios and blocks it matches, no orders or background; for a quick A/B). A quick run:
+ * BENCH_ROUNDS=1 BENCH_SECONDS=3 BENCH_ORDER_SECONDS=5.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -53,6 +55,8 @@ const config = {
   /** Users that each make one request, then are left alone until their limiter's clean-up has run. */
   sleepers: knob("BENCH_LIMITER_OBJECTS", 300),
 };
+/** BENCH_ONLY=<regex>: only the HTTP scenarios and blocks whose name matches, no orders or background (a quick A/B). */
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const outDir = process.env.BENCH_OUT ?? join(ROOT, "docs", "benchmarks");
 const loadBefore = load1();
 const scratch = mkdtempSync(join(tmpdir(), "edge-shop-bench-"));
@@ -84,7 +88,10 @@ try {
 
   const edgePids = { workerd: edge.pid };
   const expressPids = { gateway: ex.gatewayPid, users: ex.usersPid };
-  const scenarios: { name: string; runs: Record<Stack, { scenario: HttpScenario; pids: Record<string, number> }> }[] = [
+  const allScenarios: {
+    name: string;
+    runs: Record<Stack, { scenario: HttpScenario; pids: Record<string, number> }>;
+  }[] = [
     {
       name: "hello (runtime floor)",
       runs: {
@@ -154,20 +161,26 @@ try {
     },
   ];
 
+  const scenarios = allScenarios.filter((s) => !only || only.test(s.name));
   // Every scenario answers what it should before anything is measured.
   for (const s of scenarios) {
     for (const [stack, run] of Object.entries(s.runs)) await expectAnswer(run.scenario, `${s.name} (${stack})`);
   }
   await expectOrder(edge.gateway, buyers[0] as (typeof buyers)[number], PRODUCT_ID);
 
-  const blocks = blockScenarios(edge.primitives);
+  const blocks = blockScenarios(edge.primitives).filter((b) => !only || only.test(b.name));
   for (const b of blocks) await expectAnswer(b.scenario, b.name);
 
   // First, on a system nothing else has used yet: its idle rate is then only its own.
-  console.log(`limiter background: ${sleepers.length} users, one request each, then left alone`);
-  const limiterObjects = await limiterBackground(edge.gateway, sleepers, edge.pid, vars.RATE_LIMIT_USER as string);
-  const floorObjects = await floorBackground(edge.primitives, sleepers.length, edge.pid, limiterObjects.waitedSeconds);
-  const limiter = [limiterObjects, floorObjects];
+  const limiter = [];
+  if (!only) {
+    console.log(`limiter background: ${sleepers.length} users, one request each, then left alone`);
+    const limiterObjects = await limiterBackground(edge.gateway, sleepers, edge.pid, vars.RATE_LIMIT_USER as string);
+    limiter.push(
+      limiterObjects,
+      await floorBackground(edge.primitives, sleepers.length, edge.pid, limiterObjects.waitedSeconds),
+    );
+  }
   for (const l of limiter)
     console.log(`background: ${l.what}: ${l.backgroundMsPerObject.toFixed(2)} ms CPU per object`);
 
@@ -194,7 +207,7 @@ try {
       blockRounds.set(b.name, [...(blockRounds.get(b.name) ?? []), result]);
       console.log(`round ${round}: block ${b.name}: ${result.cpuUsPerRequest.workerd?.toFixed(0)} us CPU/req`);
     }
-    for (const clients of config.orderClients) {
+    for (const clients of only ? [] : config.orderClients) {
       const result = await runOrders(edge.gateway, buyers, PRODUCT_ID, edge.pid, {
         clients,
         seconds: config.orderSeconds,
@@ -211,7 +224,7 @@ try {
       summariseHttp(s.name, stack, httpRounds.get(`${s.name}\u0000${stack}`) ?? []),
     ),
   );
-  const orders = config.orderClients.map((clients) => summariseOrders(orderRounds.get(clients) ?? []));
+  const orders = (only ? [] : config.orderClients).map((clients) => summariseOrders(orderRounds.get(clients) ?? []));
   const blockSummaries = blocks.map((b) => summariseHttp(b.name, "edge-shop", blockRounds.get(b.name) ?? []));
   const loadAfter = load1();
   const host = machine();

@@ -2,7 +2,7 @@
  * What each building block of a request costs in this runtime, measured beside the system in the
  * same workerd process: a trivial Worker that does exactly one thing per request (one D1 read, one
  * Durable Object call, one SQLite write in an object, a new object, a service-binding hop, an RPC
- * call, a log line, one ES256 verification). Each figure minus the hello floor is that block's
+ * call, a log line, one ES256 verification, one Analytics Engine data point). Each figure minus the hello floor is that block's
  * cost, so an order's or a read's CPU can be explained by counting its blocks (README "Benchmarks").
  */
 import type { HttpScenario } from "./load.ts";
@@ -22,6 +22,7 @@ export const BLOCKS = [
   { path: "/do-write", name: "one Durable Object call with one SQLite write" },
   { path: "/do-new", name: "one Durable Object call to a new object, one SQLite write" },
   { path: "/verify", name: "one ES256 signature verification (crypto.subtle)" },
+  { path: "/metric", name: "one Analytics Engine data point (writeDataPoint)" },
 ] as const;
 
 const script = `
@@ -73,6 +74,9 @@ export default {
       case "/do-write": return new Response(String(await env.COUNTER.getByName("one").write(n)));
       case "/do-new": return new Response(String(await env.COUNTER.getByName(crypto.randomUUID()).write(n)));
       case "/verify": return new Response(String(await verifier()), { status: 200 });
+      case "/metric":
+        env.METRICS.writeDataPoint({ indexes: ["request"], blobs: ["/api/users/me", "GET", "allowed", "user"], doubles: [3, 200] });
+        return new Response("ok");
     }
     return new Response("no such block", { status: 404 });
   },
@@ -97,6 +101,7 @@ export function primitiveWorkers(hello: string, compatibilityDate: string): Reco
       compatibilityFlags: ["nodejs_compat"],
       script,
       d1Databases: { DB: "bench-primitives-db" },
+      analyticsEngineDatasets: { METRICS: { dataset: "bench_primitives" } },
       durableObjects: { COUNTER: { className: "Counter", useSQLite: true } },
       serviceBindings: { HELLO: hello, RPC: RPC },
       unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
