@@ -62,6 +62,7 @@ const loadBefore = load1();
 const scratch = mkdtempSync(join(tmpdir(), "edge-shop-bench-"));
 
 const vars = committedVars("wrangler.toml");
+const limiterWindowSeconds = Number(String(vars.RATE_LIMIT_USER).split("/")[1]);
 const claims = { issuer: vars.JWT_ISSUER as string, audience: vars.JWT_AUDIENCE as string };
 
 console.log(`building every Worker as deployed, installing bench/express if missing (load ${loadBefore.toFixed(2)})`);
@@ -133,19 +134,6 @@ try {
       },
     },
     {
-      name: `GET /api/users/me, ${config.users} users and IPs`,
-      runs: {
-        "edge-shop": {
-          scenario: { url: new URL("/api/users/me", edge.gateway), users: readers, expect: [200] },
-          pids: edgePids,
-        },
-        express: {
-          scenario: { url: new URL("/api/users/me", ex.gateway), users: readers, expect: [200] },
-          pids: expressPids,
-        },
-      },
-    },
-    {
       // Past SPEC's 600 requests per minute the answer is a 429: the cost of a hot key, refusals included.
       name: "GET /api/users/me, one hot user",
       runs: {
@@ -155,6 +143,19 @@ try {
         },
         express: {
           scenario: { url: new URL("/api/users/me", ex.gateway), users: hot, expect: [200, 429] },
+          pids: expressPids,
+        },
+      },
+    },
+    {
+      name: `GET /api/users/me, ${config.users} users and IPs`,
+      runs: {
+        "edge-shop": {
+          scenario: { url: new URL("/api/users/me", edge.gateway), users: readers, expect: [200] },
+          pids: edgePids,
+        },
+        express: {
+          scenario: { url: new URL("/api/users/me", ex.gateway), users: readers, expect: [200] },
           pids: expressPids,
         },
       },
@@ -190,18 +191,8 @@ try {
   for (let round = 1; round <= config.rounds; round++) {
     await signTokens(everyone, signingKey, claims);
     const stacks: Stack[] = round % 2 ? ["edge-shop", "express"] : ["express", "edge-shop"];
-    for (const s of scenarios) {
-      for (const stack of stacks) {
-        const { scenario, pids } = s.runs[stack];
-        const result = await runHttp(scenario, pids, config);
-        const key = `${s.name}\u0000${stack}`;
-        httpRounds.set(key, [...(httpRounds.get(key) ?? []), result]);
-        const cpu = Object.values(result.cpuUsPerRequest).reduce((a, b) => a + b, 0);
-        console.log(
-          `round ${round}: ${s.name} [${stack}] ${result.rps.toFixed(0)} req/s, ${cpu.toFixed(0)} us CPU/req`,
-        );
-      }
-    }
+    // Blocks and orders first: the read over many users, last, leaves limiter objects whose clean-up
+    // alarms run one window later, which the settle pause below keeps out of every other figure.
     for (const b of blocks) {
       const result = await runHttp(b.scenario, edgePids, config);
       blockRounds.set(b.name, [...(blockRounds.get(b.name) ?? []), result]);
@@ -216,6 +207,23 @@ try {
       console.log(
         `round ${round}: orders, ${clients} clients: ${result.ordersPerSecond.toFixed(1)}/s, POST p50 ${result.postP50Ms.toFixed(0)} ms, ${result.cpuMsPerOrder.toFixed(1)} ms CPU/order`,
       );
+    }
+    for (const s of scenarios) {
+      for (const stack of stacks) {
+        const { scenario, pids } = s.runs[stack];
+        const result = await runHttp(scenario, pids, config);
+        const key = `${s.name}\u0000${stack}`;
+        httpRounds.set(key, [...(httpRounds.get(key) ?? []), result]);
+        const cpu = Object.values(result.cpuUsPerRequest).reduce((a, b) => a + b, 0);
+        console.log(
+          `round ${round}: ${s.name} [${stack}] ${result.rps.toFixed(0)} req/s, ${cpu.toFixed(0)} us CPU/req`,
+        );
+      }
+    }
+    if (!only && round < config.rounds) {
+      const settle = limiterWindowSeconds + 15;
+      console.log(`round ${round}: settling ${settle} s (the read's limiter objects clean up)`);
+      await new Promise((resolve) => setTimeout(resolve, settle * 1000));
     }
   }
 
