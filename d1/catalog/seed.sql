@@ -1,12 +1,15 @@
--- Demo products for local development (`npm run dev`). Fixed ids and timestamps, and
--- ON CONFLICT DO NOTHING, so running it again changes nothing (stock moved by orders stays).
+-- Demo products for local development (`npm run dev`). Fixed ids and ON CONFLICT DO NOTHING, so
+-- running it again changes nothing (stock moved by orders stays). Created when first seeded (a
+-- minute apart, in this order), not at a fixed date: their product.created events below carry that
+-- time, and the event log drops events older than its retention (EVENT_RETENTION_DAYS), so a fixed
+-- date would make the seeded events vanish from the log as soon as it aged past it.
 INSERT INTO products (id, name, description, price_cents, currency, available, reserved, sold, stocked, created_at, updated_at)
 VALUES
-  ('prd_01m6b5cjm0seed000000000001', 'Edge mug', 'A 330 ml stoneware mug with the edge-shop logo.', 1200, 'EUR', 50, 0, 0, 50, '2026-11-01T09:00:00.000Z', '2026-11-01T09:00:00.000Z'),
-  ('prd_01m6b5ed70seed000000000002', 'Worker t-shirt', 'Organic cotton, unisex fit.', 2500, 'EUR', 30, 0, 0, 30, '2026-11-01T09:01:00.000Z', '2026-11-01T09:01:00.000Z'),
-  ('prd_01m6b5g7t0seed000000000003', 'Dotted notebook', 'A5, 120 pages, lies flat.', 900, 'EUR', 100, 0, 0, 100, '2026-11-01T09:02:00.000Z', '2026-11-01T09:02:00.000Z'),
-  ('prd_01m6b5j2d0seed000000000004', 'Limited edition poster', 'Signed and numbered: only three were printed.', 4900, 'EUR', 3, 0, 0, 3, '2026-11-01T09:03:00.000Z', '2026-11-01T09:03:00.000Z'),
-  ('prd_01m6b5kx00seed000000000005', 'Sticker', 'A die-cut vinyl sticker.', 200, 'EUR', 500, 0, 0, 500, '2026-11-01T09:04:00.000Z', '2026-11-01T09:04:00.000Z')
+  ('prd_01m6b5cjm0seed000000000001', 'Edge mug', 'A 330 ml stoneware mug with the edge-shop logo.', 1200, 'EUR', 50, 0, 0, 50, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-4 minutes'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-4 minutes')),
+  ('prd_01m6b5ed70seed000000000002', 'Worker t-shirt', 'Organic cotton, unisex fit.', 2500, 'EUR', 30, 0, 0, 30, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 minutes'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 minutes')),
+  ('prd_01m6b5g7t0seed000000000003', 'Dotted notebook', 'A5, 120 pages, lies flat.', 900, 'EUR', 100, 0, 0, 100, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 minutes'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 minutes')),
+  ('prd_01m6b5j2d0seed000000000004', 'Limited edition poster', 'Signed and numbered: only three were printed.', 4900, 'EUR', 3, 0, 0, 3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 minutes'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 minutes')),
+  ('prd_01m6b5kx00seed000000000005', 'Sticker', 'A die-cut vinyl sticker.', 200, 'EUR', 500, 0, 0, 500, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-0 minutes'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-0 minutes'))
 ON CONFLICT (id) DO NOTHING;
 
 -- Each seeded product's product.created (SPEC.md section 5), written to the outbox as the service

@@ -85,6 +85,12 @@ export default defineProject(async () => {
         },
       }),
     ],
-    test: { name: "alerts", include: ["**/*.test.ts"], setupFiles: ["./setup.ts"], fileParallelism: false },
+    test: {
+      name: "alerts",
+      testTimeout: 15_000,
+      include: ["**/*.test.ts"],
+      setupFiles: ["./setup.ts"],
+      fileParallelism: false,
+    },
   };
 });

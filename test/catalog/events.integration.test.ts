@@ -340,7 +340,7 @@ describe("the dev seed (d1/catalog/seed.sql)", () => {
       async () => {
         for (const [productId] of SEEDED) expect(await loggedEvents(productId), productId).toHaveLength(1);
       },
-      { timeout: 5000, interval: 100 },
+      { timeout: 10_000, interval: 100 },
     );
     await relay().sweep();
     for (const [productId] of SEEDED) expect(await outboxRows(productId), productId).toEqual([]);

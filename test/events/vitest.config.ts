@@ -50,6 +50,8 @@ export default defineProject(async () => ({
   ],
   test: {
     name: "events",
+    // queue deliveries and D1 under Miniflare take seconds on a busy 2-core CI machine; the 5 s default failed there
+    testTimeout: 15_000,
     include: ["**/*.test.ts"],
     setupFiles: ["./setup.ts"],
   },

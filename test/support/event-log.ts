@@ -46,7 +46,7 @@ export function eventLog(databases: { db: D1Database; eventsDb: D1Database }) {
         expect(events).toHaveLength(count);
         return events;
       },
-      { timeout: 5000, interval: 100 },
+      { timeout: 10_000, interval: 100 },
     );
   }
 

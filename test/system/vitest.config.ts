@@ -117,6 +117,8 @@ export default defineProject(async () => {
     ],
     test: {
       name: "system",
+      // queue deliveries and D1 under Miniflare take seconds on a busy 2-core CI machine; the 5 s default failed there
+      testTimeout: 15_000,
       include: ["**/*.test.ts"],
       setupFiles: ["./setup.ts"],
       // Provider faults are global to the one simulator: files must not run side by side.

@@ -30,7 +30,7 @@ describe("users events", () => {
         expect(events).toHaveLength(1);
         return events;
       },
-      { timeout: 5000, interval: 100 },
+      { timeout: 10_000, interval: 100 },
     );
     expect(event).toMatchObject({
       type: "user.created",
@@ -65,7 +65,7 @@ describe("users events", () => {
         expect(logged).toHaveLength(3);
         return logged;
       },
-      { timeout: 5000, interval: 100 },
+      { timeout: 10_000, interval: 100 },
     );
     expect(events.map((e) => [e.type, e.sequence])).toEqual([
       ["user.created", 1],
@@ -88,7 +88,10 @@ describe("users events", () => {
 
   it("the relay deletes rows shop-events confirmed, and only those", async () => {
     const { user } = await registerUser();
-    await vi.waitFor(async () => expect(await loggedEvents(user.id)).toHaveLength(1), { timeout: 5000, interval: 100 });
+    await vi.waitFor(async () => expect(await loggedEvents(user.id)).toHaveLength(1), {
+      timeout: 10_000,
+      interval: 100,
+    });
     expect(await outboxRows(user.id)).toHaveLength(1);
     await relay().sweep();
     expect(await outboxRows(user.id)).toHaveLength(0);
@@ -101,7 +104,7 @@ describe("users events", () => {
     const updated = await (async () => {
       const { user } = await registerUser();
       await vi.waitFor(async () => expect(await loggedEvents(user.id)).toHaveLength(1), {
-        timeout: 5000,
+        timeout: 10_000,
         interval: 100,
       });
       return repo.update(user.id, { name: "Lost Send" });
@@ -116,7 +119,7 @@ describe("users events", () => {
     await relay().ensureScheduled();
     expect(await runDurableObjectAlarm(relay())).toBe(true);
     await vi.waitFor(async () => expect((await loggedEvents(userId)).map((e) => e.sequence)).toEqual([1, 2]), {
-      timeout: 5000,
+      timeout: 10_000,
       interval: 100,
     });
     // The next pass sees it confirmed and deletes the row.
@@ -126,14 +129,17 @@ describe("users events", () => {
 
   it("a message sent twice is stored once", async () => {
     const { user } = await registerUser();
-    await vi.waitFor(async () => expect(await loggedEvents(user.id)).toHaveLength(1), { timeout: 5000, interval: 100 });
+    await vi.waitFor(async () => expect(await loggedEvents(user.id)).toHaveLength(1), {
+      timeout: 10_000,
+      interval: 100,
+    });
     const [event] = await loggedEvents(user.id);
     await env.EVENTS_QUEUE.send(event, { contentType: "json" });
     await env.EVENTS_QUEUE.send(event, { contentType: "json" });
     // Wait for a later event to be sure the duplicates were consumed before it.
     const { user: later } = await registerUser();
     await vi.waitFor(async () => expect(await loggedEvents(later.id)).toHaveLength(1), {
-      timeout: 5000,
+      timeout: 10_000,
       interval: 100,
     });
     expect(await loggedEvents(user.id)).toHaveLength(1);
