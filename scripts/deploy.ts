@@ -43,6 +43,9 @@ export const QUEUE_RETENTION_SECONDS = 1_209_600;
 const OPERATOR_SECRETS: Record<string, string[]> = {
   "shop-payments": ["PSP_API_KEY"],
   "shop-notifications": ["EMAIL_API_KEY"],
+  // shop-ops reads the metrics with the Analytics Engine SQL API: the account, and a token with
+  // "Account Analytics Read" (nothing more: it can read analytics, not change anything).
+  "shop-ops": ["CF_ACCOUNT_ID", "CF_ANALYTICS_TOKEN"],
 };
 
 export class DeployRefused extends Error {}
@@ -52,7 +55,7 @@ export interface DeployOptions {
   /** Runs wrangler with these arguments and resolves with its output (rejects when it fails). */
   wrangler: (args: string[]) => Promise<string>;
   settings?: Environment;
-  /** CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_WORKERS_SUBDOMAIN, PSP_API_KEY, EMAIL_API_KEY. */
+  /** CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_WORKERS_SUBDOMAIN, PSP_API_KEY, EMAIL_API_KEY, CF_ANALYTICS_TOKEN. */
   vars?: Record<string, string | undefined>;
   fetch?: typeof fetch;
   log?: (line: string) => void;
@@ -179,6 +182,15 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   if (!has("shop-notifications", "EMAIL_API_KEY")) {
     if (vars.EMAIL_API_KEY) set("shop-notifications", "EMAIL_API_KEY", vars.EMAIL_API_KEY);
     else missing.push("EMAIL_API_KEY (shop-notifications): set it in the environment for this run");
+  }
+  if (!has("shop-ops", "CF_ACCOUNT_ID")) set("shop-ops", "CF_ACCOUNT_ID", accountId);
+  if (!has("shop-ops", "CF_ANALYTICS_TOKEN")) {
+    if (vars.CF_ANALYTICS_TOKEN) set("shop-ops", "CF_ANALYTICS_TOKEN", vars.CF_ANALYTICS_TOKEN);
+    else {
+      missing.push(
+        'CF_ANALYTICS_TOKEN (shop-ops): an API token with "Account Analytics Read", in the environment for this run',
+      );
+    }
   }
   const simulated = settings.provider === "simulator";
   const paymentsHas = has("shop-payments", "PSP_API_KEY");

@@ -66,7 +66,16 @@ type Raw = Record<string, unknown> & {
   alias?: Record<string, string>;
   secrets?: { required?: string[] };
   observability?: { traces?: Record<string, unknown> } & Record<string, unknown>;
+  analytics_engine_datasets?: { binding: string; dataset: string }[];
 };
+
+/**
+ * An environment's Analytics Engine dataset: the committed one with the suffix (edge_shop_staging),
+ * so staging's points never mix with production's in one account. Dataset names take no hyphen.
+ */
+export function datasetOf(dataset: string, suffix: string): string {
+  return `${dataset}${suffix.replaceAll("-", "_")}`;
+}
 
 export function readRaw(config: string): Raw {
   return experimental_readRawConfig({ config: join(ROOT, config) }).rawConfig as Raw;
@@ -93,6 +102,10 @@ function envVars(settings: Environment, suffix: string, subdomain: string): Reco
     "shop-payments": { PSP_ENDPOINTS: endpoints, PSP_ADMIN_URL: "", FAULTS_ENABLED: "false" },
     "shop-notifications": { NOTIFICATION_SENDER: settings.sender },
     "shop-psp-sim": { PSP_ENDPOINTS: "a,b", FAULTS_ENABLED: "false" },
+    // On Cloudflare the metrics are Analytics Engine's (the local store is a development stand-in,
+    // written only where METRICS_LOCAL is "true"); shop-ops reads them with the SQL API, from the
+    // environment's own dataset (its METRICS_DATASET renamed like the datasets, below).
+    "shop-ops": { METRICS_SOURCE: "analytics-engine" },
   };
 }
 
@@ -144,8 +157,18 @@ export function generateConfigs(env: EnvironmentName, options: GenerateOptions =
         head_sampling_rate: settings.sampling,
         traces: { ...raw.observability?.traces, enabled: true, head_sampling_rate: settings.sampling },
       },
-      vars: { ...raw.vars, ...overrides },
+      vars: {
+        ...raw.vars,
+        ...overrides,
+        ...(raw.vars?.METRICS_DATASET && { METRICS_DATASET: datasetOf(raw.vars.METRICS_DATASET, suffix) }),
+      },
     };
+    if (raw.analytics_engine_datasets) {
+      json.analytics_engine_datasets = raw.analytics_engine_datasets.map((d) => ({
+        ...d,
+        dataset: datasetOf(d.dataset, suffix),
+      }));
+    }
     if (raw.services) json.services = raw.services.map((s) => ({ ...s, service: rename(s.service) }));
     if (raw.durable_objects) {
       json.durable_objects = {
@@ -230,6 +253,9 @@ export function devOnlyProblems(env: EnvironmentName, workers: GeneratedWorker[]
       problems.push(`${at}: FAULTS_ENABLED is "${vars.FAULTS_ENABLED}"; faults exist only in development`);
     }
     if (vars.NOTIFICATION_SENDER === "local") problems.push(`${at}: NOTIFICATION_SENDER "local" is development-only`);
+    if (vars.METRICS_LOCAL === "true")
+      problems.push(`${at}: METRICS_LOCAL (the local metrics store) is development-only`);
+    if (vars.METRICS_SOURCE === "local") problems.push(`${at}: METRICS_SOURCE "local" is development-only`);
     if (vars.PSP_ADMIN_URL) problems.push(`${at}: PSP_ADMIN_URL (the simulator's fault API) is development-only`);
     for (const origin of (vars.CORS_ORIGINS ?? "").split(",").filter(Boolean)) {
       const url = URL.parse(origin);

@@ -14,7 +14,10 @@ export interface Query {
   params: number[];
 }
 
+/** The committed dataset name; a deployed environment writes and reads its own (METRICS_DATASET). */
 export const DATASET = "edge_shop";
+/** What an Analytics Engine dataset name may be here: it is written into the SQL text. */
+export const DATASET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const PERCENTILES = [50, 95, 99] as const;
 
 /** The time bucket of the series: a minute for the short windows, a quarter of an hour for a day. */
@@ -42,11 +45,12 @@ function ranked(kind: string, value: string, partition: string[], extra: string[
     FROM points WHERE index1 = '${kind}' AND timestamp > ?)`;
 }
 
-export function queries(dialect: Dialect, window: MetricsWindow, now: number) {
+export function queries(dialect: Dialect, window: MetricsWindow, now: number, dataset = DATASET) {
+  if (!DATASET_NAME.test(dataset)) throw new Error(`not a dataset name: ${JSON.stringify(dataset)}`);
   const since = now - WINDOW_MS[window];
   const bucket = bucketMs(window);
   if (dialect === "analytics-engine") {
-    const where = (kind: string) => `FROM ${DATASET} WHERE index1 = '${kind}' AND ${aeSince(window)}`;
+    const where = (kind: string) => `FROM ${dataset} WHERE index1 = '${kind}' AND ${aeSince(window)}`;
     const errors = "SUM(IF(double2 >= 500, _sample_interval, 0)) AS errors";
     return {
       totals: {

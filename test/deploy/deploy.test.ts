@@ -64,6 +64,7 @@ function run_(env: EnvironmentName, overrides: { settings?: object; vars?: Recor
       CLOUDFLARE_ACCOUNT_ID: ACCOUNT,
       CLOUDFLARE_WORKERS_SUBDOMAIN: "acme",
       EMAIL_API_KEY: "re_test_email_key",
+      CF_ANALYTICS_TOKEN: "analytics_read_token_0123456789",
       ...overrides.vars,
     },
     fetch: healthy as typeof fetch,
@@ -101,7 +102,7 @@ describe("npm run deploy -- --env staging", () => {
     expect(log[0]).toEqual(["whoami", "--json"]);
     const firstChange = log.findIndex((c) => mutating([c]).length > 0);
     expect(log.slice(0, firstChange).every(([a, b]) => a === "whoami" || b === "list")).toBe(true);
-    expect(log.slice(0, firstChange).filter(([a]) => a === "secret")).toHaveLength(4);
+    expect(log.slice(0, firstChange).filter(([a]) => a === "secret")).toHaveLength(5);
     // Deploy order: the simulator, then every Worker after each Worker it binds (SPEC.md section
     // 1), as the wrangler configs declare the bindings; every Worker once; the gateway last.
     const deployed = log.filter(([a]) => a === "deploy").map((c) => c[2]?.split("/").at(-2) as string);
@@ -123,6 +124,18 @@ describe("npm run deploy -- --env staging", () => {
     const paymentsKey = workers["shop-payments-staging"]?.secrets.PSP_API_KEY;
     expect(paymentsKey).toBeTruthy();
     expect(workers["shop-psp-sim-staging"]?.secrets.PSP_API_KEY).toBe(paymentsKey);
+    // shop-ops reads its environment's own Analytics Engine dataset, which every Worker writes.
+    expect(Object.keys(workers["shop-ops-staging"]?.secrets ?? {}).sort()).toEqual([
+      "CF_ACCOUNT_ID",
+      "CF_ANALYTICS_TOKEN",
+    ]);
+    const ops = JSON.parse(readFileSync(join(dir, "configs", "staging", "shop-ops", "wrangler.json"), "utf8"));
+    expect(ops.vars).toMatchObject({ METRICS_SOURCE: "analytics-engine", METRICS_DATASET: "edge_shop_staging" });
+    for (const name of ["shop-gateway", "shop-orders"]) {
+      const config = JSON.parse(readFileSync(join(dir, "configs", "staging", name, "wrangler.json"), "utf8"));
+      expect(config.analytics_engine_datasets, name).toEqual([{ binding: "METRICS", dataset: "edge_shop_staging" }]);
+      expect(config.vars.METRICS_LOCAL, name).toBe("false");
+    }
     // Real ids are recorded beside the environments, and the generated configs use them.
     const resources = JSON.parse(readFileSync(join(dir, "resources", "resources.staging.json"), "utf8"));
     expect(resources.d1).toEqual(account.d1);
@@ -155,7 +168,7 @@ describe("npm run deploy -- --env staging", () => {
     rmSync(join(dir, "resources"), { recursive: true });
     await run_("staging");
     expect(state().workers?.["shop-users-staging"]?.secrets.JWT_SIGNING_KEY).toBe(key);
-    expect(commands().filter((c) => c[0] === "deploy" && c.includes("--secrets-file"))).toHaveLength(4);
+    expect(commands().filter((c) => c[0] === "deploy" && c.includes("--secrets-file"))).toHaveLength(5);
   });
 });
 
@@ -174,6 +187,11 @@ describe("refusals (before any command that changes something)", () => {
 
   it("production without the provider's key", async () => {
     await expect(run_("production")).rejects.toThrow(/PSP_API_KEY/);
+    expect(mutating(commands())).toEqual([]);
+  });
+
+  it("without a token to read the metrics", async () => {
+    await expect(run_("staging", { vars: { CF_ANALYTICS_TOKEN: "" } })).rejects.toThrow(/CF_ANALYTICS_TOKEN/);
     expect(mutating(commands())).toEqual([]);
   });
 

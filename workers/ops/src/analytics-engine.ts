@@ -7,6 +7,8 @@ const AnswerSchema = z.object({ data: z.array(z.record(z.string(), z.unknown()))
 export interface AnalyticsEngineSettings {
   accountId: string;
   token: string;
+  /** The dataset the Workers write (`analytics_engine_datasets` in their configs). */
+  dataset: string;
   /** The SQL API's base; a test or a proxy may point it elsewhere. */
   apiBase?: string;
 }
@@ -21,7 +23,7 @@ export async function analyticsEngineSummary(
   fetcher: typeof fetch = fetch,
 ): Promise<MetricsSummary> {
   const base = settings.apiBase ?? "https://api.cloudflare.com/client/v4";
-  const all = queries("analytics-engine", window, Date.now());
+  const all = queries("analytics-engine", window, Date.now(), settings.dataset);
   const entries = await Promise.all(
     Object.entries(all).map(async ([name, query]) => {
       const response = await fetcher(`${base}/accounts/${settings.accountId}/analytics_engine/sql`, {

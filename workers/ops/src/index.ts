@@ -51,7 +51,7 @@ export default class OpsService extends WorkerEntrypoint<Env> {
     try {
       return ok(
         await analyticsEngineSummary(
-          { accountId: config.CF_ACCOUNT_ID, token: config.CF_ANALYTICS_TOKEN },
+          { accountId: config.CF_ACCOUNT_ID, token: config.CF_ANALYTICS_TOKEN, dataset: config.METRICS_DATASET },
           parsed.value,
         ),
       );
