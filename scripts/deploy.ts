@@ -39,12 +39,15 @@ import { PSP_SIM, ROOT, wrangler } from "./lib.ts";
 /** 14 days: the longest retention Queues allows (paid plan); dead letters outlive their retries. */
 export const QUEUE_RETENTION_SECONDS = 1_209_600;
 
-/** Secrets given by the operator (environment variable of the same name) when not yet on Cloudflare. */
+/**
+ * Secrets a deploy sets when not yet on Cloudflare, beyond those a Worker declares: given by the
+ * operator (environment variable of the same name), or known to the deploy (CF_ACCOUNT_ID).
+ */
 const OPERATOR_SECRETS: Record<string, string[]> = {
   "shop-payments": ["PSP_API_KEY"],
   "shop-notifications": ["EMAIL_API_KEY"],
-  // shop-ops reads the metrics with the Analytics Engine SQL API: the account, and a token with
-  // "Account Analytics Read" (nothing more: it can read analytics, not change anything).
+  // shop-ops reads the metrics with the Analytics Engine SQL API: the account deployed to, and a
+  // token with "Account Analytics Read" (nothing more: it can read analytics, not change anything).
   "shop-ops": ["CF_ACCOUNT_ID", "CF_ANALYTICS_TOKEN"],
 };
 

@@ -1,12 +1,12 @@
 /**
  * Two results of `npm run bench` side by side (`npm run bench:compare -- BEFORE.json AFTER.json`):
- * the medians of every scenario, order placement, building block and background measurement, with
- * the ratio after/before. Comparable only when both ran in one sitting on one machine at a low load,
- * so the machine and load of each are printed above the table.
+ * the medians of every HTTP scenario and order placement with the CPU ratio after/before, and the
+ * background measurement per Durable Object. Comparable only when both ran in one sitting on one
+ * machine at a low load, so the machine and load of each are printed above the tables.
  */
 import { readFileSync } from "node:fs";
 import type { ObjectBackground } from "./limiter.ts";
-import type { HttpSummary, OrdersSummary } from "./report.ts";
+import { f0, f1, f2, type HttpSummary, type OrdersSummary } from "./report.ts";
 
 export interface BenchResult {
   when: string;
@@ -15,13 +15,9 @@ export interface BenchResult {
   load: { before: number; after: number };
   http: HttpSummary[];
   orders: OrdersSummary[];
-  blocks?: HttpSummary[];
   limiter?: ObjectBackground[];
 }
 
-const f0 = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? n.toFixed(0) : "-");
-const f1 = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? n.toFixed(1) : "-");
-const f2 = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? n.toFixed(2) : "-");
 const ratio = (before: number | undefined, after: number | undefined) =>
   before && after !== undefined && Number.isFinite(before) && Number.isFinite(after)
     ? `${(after / before).toFixed(2)}x`

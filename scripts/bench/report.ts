@@ -67,8 +67,12 @@ export function summariseOrders(rounds: OrdersResult[]): OrdersSummary {
   };
 }
 
-const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : "-");
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "-");
+/** A figure with `digits` decimals, or "-" when there is none (a scenario one of two runs lacked). */
+const fixed = (digits: number) => (n: number | undefined) =>
+  n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : "-";
+export const f0 = fixed(0);
+export const f1 = fixed(1);
+export const f2 = fixed(2);
 
 export function table(http: readonly HttpSummary[], orders: readonly OrdersSummary[]): string {
   const lines = [
@@ -116,7 +120,7 @@ export function limiterTable(rows: readonly ObjectBackground[]): string {
     "|---|---|---|---|---|---|",
     ...rows.map(
       (l) =>
-        `| ${l.what} | ${l.objects} | ${f0(l.firstRequestCpuUs)} | ${f0(l.idleCpuUsPerSecond)} | ${l.waitedSeconds} | ${l.backgroundMsPerObject.toFixed(2)} |`,
+        `| ${l.what} | ${l.objects} | ${f0(l.firstRequestCpuUs)} | ${f0(l.idleCpuUsPerSecond)} | ${l.waitedSeconds} | ${f2(l.backgroundMsPerObject)} |`,
     ),
   ].join("\n");
 }

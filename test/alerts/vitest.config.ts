@@ -7,6 +7,7 @@ import {
   catalogMigrations,
   EVENTS_DB_ID,
   eventsMigrations,
+  MINIFLARE_TEST_TIMEOUT_MS,
   makeTestKeys,
   NOTIFICATIONS_DB_ID,
   notificationsMigrations,
@@ -87,7 +88,7 @@ export default defineProject(async () => {
     ],
     test: {
       name: "alerts",
-      testTimeout: 15_000,
+      testTimeout: MINIFLARE_TEST_TIMEOUT_MS,
       include: ["**/*.test.ts"],
       setupFiles: ["./setup.ts"],
       fileParallelism: false,

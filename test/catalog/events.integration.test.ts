@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { parseEvent } from "#shared/contracts/events";
 import { CatalogRepository } from "../../workers/catalog/src/repository";
+import { EVENT_WAIT } from "../support/event-log";
 import {
   admin,
   call,
@@ -336,12 +337,9 @@ describe("the dev seed (d1/catalog/seed.sql)", () => {
   it("the relay sends them to the log, and a re-run after the rows are gone writes nothing", async () => {
     await runDevSeed();
     await relay().sweep();
-    await vi.waitFor(
-      async () => {
-        for (const [productId] of SEEDED) expect(await loggedEvents(productId), productId).toHaveLength(1);
-      },
-      { timeout: 10_000, interval: 100 },
-    );
+    await vi.waitFor(async () => {
+      for (const [productId] of SEEDED) expect(await loggedEvents(productId), productId).toHaveLength(1);
+    }, EVENT_WAIT);
     await relay().sweep();
     for (const [productId] of SEEDED) expect(await outboxRows(productId), productId).toEqual([]);
 

@@ -2,7 +2,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { auxWorkersOf, catalogMigrations, EVENTS_DB_ID, eventsMigrations, ROOT } from "../support/node-config.ts";
+import {
+  auxWorkersOf,
+  catalogMigrations,
+  EVENTS_DB_ID,
+  eventsMigrations,
+  MINIFLARE_TEST_TIMEOUT_MS,
+  ROOT,
+} from "../support/node-config.ts";
 
 /**
  * shop-catalog with shop-events beside it (built, as an auxiliary Worker): its HTTP app and RPC
@@ -30,8 +37,7 @@ export default defineProject(async () => ({
   ],
   test: {
     name: "catalog",
-    // queue deliveries and D1 under Miniflare take seconds on a busy 2-core CI machine; the 5 s default failed there
-    testTimeout: 15_000,
+    testTimeout: MINIFLARE_TEST_TIMEOUT_MS,
     include: ["**/*.test.ts"],
     setupFiles: ["./setup.ts"],
   },

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { DeadLetterPageSchema, EventPageSchema } from "#shared/contracts/events";
 import { newId } from "#shared/ids";
 import EventsService from "../../workers/events/src/index";
+import { EVENT_WAIT } from "../support/event-log";
 import {
   ADMIN,
   asMessages,
@@ -370,7 +371,7 @@ describe("dead letters: list and redrive", { timeout: 30_000 }, () => {
     const res = await call("/api/admin/dead-letters/redrive", { as: ADMIN, json: { ids: [letter?.id] } });
     expect(await res.json()).toEqual({ redriven: 1 });
     // The real shop-events queue delivers it to this Worker's consumer.
-    await vi.waitFor(async () => expect(await storedCount(event.id)).toBe(1), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect(await storedCount(event.id)).toBe(1), EVENT_WAIT);
     expect(await settledReceived(event.id, 1)).toBe(1);
   });
 

@@ -4,6 +4,7 @@ import { vi } from "vitest";
 import type { Envelope, EventType } from "#shared/contracts/events";
 import { newId } from "#shared/ids";
 import EventsService from "../../workers/events/src/index";
+import { EVENT_WAIT } from "../support/event-log";
 import { asMessages, type Delivery } from "../support/queue-batch";
 
 /**
@@ -109,12 +110,9 @@ export async function receivedCount(eventId: string): Promise<number> {
 /** Waits until the subscriber received the event `count` times, then a moment more for extras. */
 export async function settledReceived(eventId: string, count: number): Promise<number> {
   if (count > 0) {
-    await vi.waitFor(
-      async () => {
-        if ((await receivedCount(eventId)) < count) throw new Error(`fewer than ${count} received`);
-      },
-      { timeout: 10_000, interval: 100 },
-    );
+    await vi.waitFor(async () => {
+      if ((await receivedCount(eventId)) < count) throw new Error(`fewer than ${count} received`);
+    }, EVENT_WAIT);
   }
   await new Promise((resolve) => setTimeout(resolve, 1500));
   return receivedCount(eventId);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { auxWorkersOf, eventsMigrations, ROOT } from "../support/node-config.ts";
+import { auxWorkersOf, eventsMigrations, MINIFLARE_TEST_TIMEOUT_MS, ROOT } from "../support/node-config.ts";
 
 /** Where the subscriber stand-in writes what reached the `shop-notifications` queue. */
 const SUBSCRIBER_DB_ID = "00000000-0000-4000-8000-0000000000e1";
@@ -50,8 +50,7 @@ export default defineProject(async () => ({
   ],
   test: {
     name: "events",
-    // queue deliveries and D1 under Miniflare take seconds on a busy 2-core CI machine; the 5 s default failed there
-    testTimeout: 15_000,
+    testTimeout: MINIFLARE_TEST_TIMEOUT_MS,
     include: ["**/*.test.ts"],
     setupFiles: ["./setup.ts"],
   },

@@ -1,7 +1,14 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { auxWorkersOf, EVENTS_DB_ID, eventsMigrations, notificationsMigrations, ROOT } from "../support/node-config.ts";
+import {
+  auxWorkersOf,
+  EVENTS_DB_ID,
+  eventsMigrations,
+  MINIFLARE_TEST_TIMEOUT_MS,
+  notificationsMigrations,
+  ROOT,
+} from "../support/node-config.ts";
 
 /**
  * shop-notifications as the main Worker (its queue handler is called with batches the tests make,
@@ -29,8 +36,7 @@ export default defineProject(async () => ({
   ],
   test: {
     name: "notifications",
-    // queue deliveries and D1 under Miniflare take seconds on a busy 2-core CI machine; the 5 s default failed there
-    testTimeout: 15_000,
+    testTimeout: MINIFLARE_TEST_TIMEOUT_MS,
     include: ["**/*.test.ts"],
     setupFiles: ["./setup.ts"],
   },

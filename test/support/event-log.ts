@@ -26,6 +26,9 @@ export interface OutboxRow {
   sent_at: number | null;
 }
 
+/** How long a test waits for an event to reach the log (the queue's batch timeout is 1 s; CI is slow). */
+export const EVENT_WAIT = { timeout: 10_000, interval: 100 } as const;
+
 export function eventLog(databases: { db: D1Database; eventsDb: D1Database }) {
   const { db, eventsDb } = databases;
 
@@ -40,14 +43,11 @@ export function eventLog(databases: { db: D1Database; eventsDb: D1Database }) {
 
   /** Waits (the queue's batch timeout is 1 s) until the log holds `count` events for the subject. */
   function waitForLogged(subject: string, count: number): Promise<LoggedEvent[]> {
-    return vi.waitFor(
-      async () => {
-        const events = await loggedEvents(subject);
-        expect(events).toHaveLength(count);
-        return events;
-      },
-      { timeout: 10_000, interval: 100 },
-    );
+    return vi.waitFor(async () => {
+      const events = await loggedEvents(subject);
+      expect(events).toHaveLength(count);
+      return events;
+    }, EVENT_WAIT);
   }
 
   /** The outbox rows of a subject, sent or not, in sequence order. */

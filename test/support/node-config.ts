@@ -12,6 +12,12 @@ import type { TestKeys } from "./provided";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 
+/**
+ * The per-test timeout of the projects that run Workers in Miniflare: queue deliveries and D1 take
+ * seconds on a busy 2-core CI machine, and the 5 s default failed there.
+ */
+export const MINIFLARE_TEST_TIMEOUT_MS = 15_000;
+
 async function privateJwk(): Promise<Record<string, string>> {
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = (await exportJWK(privateKey)) as Record<string, string>;

@@ -7,6 +7,7 @@ import {
   catalogMigrations,
   EVENTS_DB_ID,
   eventsMigrations,
+  MINIFLARE_TEST_TIMEOUT_MS,
   makeTestKeys,
   NOTIFICATIONS_DB_ID,
   notificationsMigrations,
@@ -117,8 +118,7 @@ export default defineProject(async () => {
     ],
     test: {
       name: "system",
-      // queue deliveries and D1 under Miniflare take seconds on a busy 2-core CI machine; the 5 s default failed there
-      testTimeout: 15_000,
+      testTimeout: MINIFLARE_TEST_TIMEOUT_MS,
       include: ["**/*.test.ts"],
       setupFiles: ["./setup.ts"],
       // Provider faults are global to the one simulator: files must not run side by side.

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { UsersRepository } from "../../workers/users/src/repository";
-import { eventLog } from "../support/event-log";
+import { EVENT_WAIT, eventLog } from "../support/event-log";
 import { call, registerAdmin, registerUser, testOutbox, uniqueEmail } from "./helpers";
 
 /**
@@ -11,7 +11,7 @@ import { call, registerAdmin, registerUser, testOutbox, uniqueEmail } from "./he
  * real log (events-db), and deleted from the outbox only after shop-events confirms it.
  */
 
-const { loggedEvents, outboxRows } = eventLog({ db: env.DB, eventsDb: env.EVENTS_DB });
+const { loggedEvents, outboxRows, waitForLogged } = eventLog({ db: env.DB, eventsDb: env.EVENTS_DB });
 
 const relay = () => env.OUTBOX_RELAY.getByName("outbox");
 
@@ -24,14 +24,7 @@ describe("users events", () => {
     });
     expect(response.status).toBe(201);
     const user = (await response.json()) as { id: string; email: string };
-    const [event] = await vi.waitFor(
-      async () => {
-        const events = await loggedEvents(user.id);
-        expect(events).toHaveLength(1);
-        return events;
-      },
-      { timeout: 10_000, interval: 100 },
-    );
+    const [event] = await waitForLogged(user.id, 1);
     expect(event).toMatchObject({
       type: "user.created",
       source: "shop-users",
@@ -59,14 +52,7 @@ describe("users events", () => {
     expect((await call(`/api/users/${user.id}`, { method: "PATCH", as: identity, body: { nope: 1 } })).status).toBe(
       400,
     );
-    const events = await vi.waitFor(
-      async () => {
-        const logged = await loggedEvents(user.id);
-        expect(logged).toHaveLength(3);
-        return logged;
-      },
-      { timeout: 10_000, interval: 100 },
-    );
+    const events = await waitForLogged(user.id, 3);
     expect(events.map((e) => [e.type, e.sequence])).toEqual([
       ["user.created", 1],
       ["user.updated", 2],
@@ -88,10 +74,7 @@ describe("users events", () => {
 
   it("the relay deletes rows shop-events confirmed, and only those", async () => {
     const { user } = await registerUser();
-    await vi.waitFor(async () => expect(await loggedEvents(user.id)).toHaveLength(1), {
-      timeout: 10_000,
-      interval: 100,
-    });
+    await waitForLogged(user.id, 1);
     expect(await outboxRows(user.id)).toHaveLength(1);
     await relay().sweep();
     expect(await outboxRows(user.id)).toHaveLength(0);
@@ -103,10 +86,7 @@ describe("users events", () => {
     const repo = new UsersRepository(env.DB, outbox);
     const updated = await (async () => {
       const { user } = await registerUser();
-      await vi.waitFor(async () => expect(await loggedEvents(user.id)).toHaveLength(1), {
-        timeout: 10_000,
-        interval: 100,
-      });
+      await waitForLogged(user.id, 1);
       return repo.update(user.id, { name: "Lost Send" });
     })();
     if (!updated || updated === "email_taken") throw new Error("update failed");
@@ -118,10 +98,10 @@ describe("users events", () => {
     // The relay's alarm (armed by any flush or health check) finds it, asks shop-events, sends it.
     await relay().ensureScheduled();
     expect(await runDurableObjectAlarm(relay())).toBe(true);
-    await vi.waitFor(async () => expect((await loggedEvents(userId)).map((e) => e.sequence)).toEqual([1, 2]), {
-      timeout: 10_000,
-      interval: 100,
-    });
+    await vi.waitFor(
+      async () => expect((await loggedEvents(userId)).map((e) => e.sequence)).toEqual([1, 2]),
+      EVENT_WAIT,
+    );
     // The next pass sees it confirmed and deletes the row.
     await relay().sweep();
     expect(await outboxRows(userId)).toHaveLength(0);
@@ -129,19 +109,13 @@ describe("users events", () => {
 
   it("a message sent twice is stored once", async () => {
     const { user } = await registerUser();
-    await vi.waitFor(async () => expect(await loggedEvents(user.id)).toHaveLength(1), {
-      timeout: 10_000,
-      interval: 100,
-    });
+    await waitForLogged(user.id, 1);
     const [event] = await loggedEvents(user.id);
     await env.EVENTS_QUEUE.send(event, { contentType: "json" });
     await env.EVENTS_QUEUE.send(event, { contentType: "json" });
     // Wait for a later event to be sure the duplicates were consumed before it.
     const { user: later } = await registerUser();
-    await vi.waitFor(async () => expect(await loggedEvents(later.id)).toHaveLength(1), {
-      timeout: 10_000,
-      interval: 100,
-    });
+    await waitForLogged(later.id, 1);
     expect(await loggedEvents(user.id)).toHaveLength(1);
   });
 });

@@ -5,6 +5,7 @@ import {
   auxWorkersOf,
   EVENTS_DB_ID,
   eventsMigrations,
+  MINIFLARE_TEST_TIMEOUT_MS,
   makeTestKeys,
   ROOT,
   usersMigrations,
@@ -37,8 +38,7 @@ export default defineProject(async () => {
     ],
     test: {
       name: "users",
-      // queue deliveries and D1 under Miniflare take seconds on a busy 2-core CI machine; the 5 s default failed there
-      testTimeout: 15_000,
+      testTimeout: MINIFLARE_TEST_TIMEOUT_MS,
       include: ["**/*.test.ts"],
       setupFiles: ["./setup.ts"],
       provide: { keys },
