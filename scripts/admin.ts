@@ -1,5 +1,5 @@
 /** Builds the SQL that creates (or promotes) an admin account in users-db, with its event. */
-import type { AuditInput } from "../workers/shared/src/contracts/ops.ts";
+import { CLI_ACTOR } from "../workers/shared/src/cli.ts";
 import { newId } from "../workers/shared/src/ids.ts";
 import { childTrace, formatTraceparent } from "../workers/shared/src/trace.ts";
 import { hashPassword } from "../workers/users/src/passwords.ts";
@@ -22,7 +22,8 @@ export function checkAdminInput(input: AdminInput): string | undefined {
  * The outbox row of a user event, written by plain SQL in the same script as the change (as the
  * service's `Outbox.stage` would): the envelope and the subject's next sequence are computed from
  * the user's row, selected by `where`; nothing is written when no row matches. A script is the
- * system acting: the actor is `system:cli`.
+ * system acting: the actor is `system:cli`, by which shop-ops records an admin's event in the audit
+ * trail (`workers/ops/src/audit-events.ts`).
  */
 function userEventSql(
   type: "user.created" | "user.updated",
@@ -36,7 +37,7 @@ function userEventSql(
     `INSERT INTO outbox (id, type, subject, sequence, envelope, created_at)`,
     `SELECT ${id}, '${type}', u.id, ${next}, json_object('id', ${id}, 'type', '${type}', 'version', 1,`,
     `'occurredAt', ${sqlString(occurredAt)}, 'source', 'shop-users', 'subject', u.id, 'sequence', ${next},`,
-    `'traceparent', ${sqlString(traceparent)}, 'actor', json_object('type', 'system', 'id', 'cli'),`,
+    `'traceparent', ${sqlString(traceparent)}, 'actor', json_object('type', ${sqlString(CLI_ACTOR.type)}, 'id', ${sqlString(CLI_ACTOR.id)}),`,
     `'data', json_object('userId', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone,`,
     `'role', u.role)), ${Date.parse(occurredAt)} FROM users u WHERE ${where};`,
     `INSERT INTO event_sequences (subject, last) SELECT subject, sequence FROM outbox WHERE id = ${id}`,
@@ -93,21 +94,4 @@ export async function adminSql(
     );
   }
   return statements.join(" ");
-}
-
-/** The audit entry of an admin made or promoted by a script: the system (`cli`) acted. */
-export function adminAuditInput(
-  user: { id: string; email: string },
-  before: { role: string } | null,
-  trace: { requestId: string; traceId: string },
-): AuditInput {
-  return {
-    actor: { type: "system", id: "cli" },
-    action: "admin.create",
-    target: user.id,
-    ...(before ? { before: { role: before.role } } : {}),
-    after: { email: user.email, role: "admin" },
-    requestId: trace.requestId,
-    traceId: trace.traceId,
-  };
 }

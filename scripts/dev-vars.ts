@@ -48,13 +48,14 @@ async function sharedApiKey(): Promise<string> {
 export async function ensureDevVars(): Promise<void> {
   // Fault injection exists only locally: the committed configs all say "false".
   // Analytics Engine drops writes locally: the gateway, orders (saga endings), resilience (breaker
-  // transitions), events (outbox lag, queue batches) and notifications (queue batches, sends) also
-  // feed shop-ops' local metrics store.
+  // transitions), events (outbox lag, queue batches), ops (queue batches) and notifications (queue
+  // batches, sends) also feed shop-ops' local metrics store.
   const metricsLocal = { METRICS_LOCAL: async () => "true" };
   await ensure(".dev.vars", { ...faultsOn, ...metricsLocal });
   await ensure("workers/orders/.dev.vars", { ...faultsOn, ...metricsLocal });
   await ensure("workers/resilience/.dev.vars", metricsLocal);
   await ensure("workers/events/.dev.vars", metricsLocal);
+  await ensure("workers/ops/.dev.vars", metricsLocal);
   await ensure("workers/notifications/.dev.vars", { ...faultsOn, ...metricsLocal });
   const apiKey = await sharedApiKey();
   await ensure("workers/payments/.dev.vars", { ...faultsOn, PSP_API_KEY: async () => apiKey });

@@ -1,59 +1,80 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { adminAuditInput } from "../../scripts/admin";
-import { withLocalOps } from "../../scripts/audit-local";
+import { ROOT, wrangler } from "../../scripts/lib";
 
 /**
- * `npm run admin:create` records the admin it made in the audit trail through the real path:
- * shop-ops' audit() RPC and its AuditLog object (built by a dry-run deploy, as the script does),
- * under Miniflare on a state folder laid out as `npm run dev` keeps it, so the entry joins that chain.
+ * `npm run admin:create` run as an operator runs it, locally, with the real wrangler against a
+ * state folder of its own (DEV_STATE_DIR): the account in users-db, and its event in users-db's
+ * outbox with the actor system:cli, from which shop-ops records `admin.create` in the audit trail
+ * (that part: test/ops/audit-events.integration.test.ts and test/system/ops.integration.test.ts).
+ * `--remote` runs the same SQL against the deployed database; no account is reachable here.
  */
 
-const persistTo = mkdtempSync(join(tmpdir(), "edge-shop-admin-audit-"));
-afterAll(() => rmSync(persistTo, { recursive: true, force: true }));
+const stateRoot = mkdtempSync(join(tmpdir(), "edge-shop-admin-create-"));
+afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));
 
-const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
-const created = { id: "usr_01jd0000000000000000000001", email: "new-admin@example.com" };
-const promoted = { id: "usr_01jd0000000000000000000002", email: "old-customer@example.com" };
+function adminCreate(args: string[], password: string) {
+  const result = spawnSync(process.execPath, [join(ROOT, "scripts/admin-create.ts"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DEV_STATE_DIR: stateRoot, ADMIN_PASSWORD: password },
+    encoding: "utf8",
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
 
-describe("admin:create's audit entry", { timeout: 120_000 }, () => {
-  it("is one entry per admin made, actor system:cli, action admin.create, target the user, in a chain that verifies", async () => {
-    await withLocalOps({ persistTo }, async (ops) => {
-      const first = await ops.audit(adminAuditInput(created, null, { requestId: "req-1", traceId: TRACE }));
-      expect(first).toMatchObject({
-        ok: true,
-        value: {
-          seq: 1,
-          actor: { type: "system", id: "cli" },
-          action: "admin.create",
-          target: created.id,
-          after: { email: created.email, role: "admin" },
-          traceId: TRACE,
-        },
-      });
-      expect(first.ok && "before" in first.value).toBe(false);
-      const second = await ops.audit(
-        adminAuditInput(promoted, { role: "customer" }, { requestId: "req-2", traceId: TRACE }),
-      );
-      expect(second).toMatchObject({ ok: true, value: { seq: 2, before: { role: "customer" } } });
-      if (first.ok && second.ok) expect(second.value.prevHash).toBe(first.value.hash);
-      // Malformed input is refused and writes nothing.
-      const bad = await ops.audit({ ...adminAuditInput(created, null, { requestId: "req-3", traceId: "nope" }) });
-      expect(bad).toMatchObject({ ok: false, code: "validation_failed" });
+async function usersDb<T>(sql: string): Promise<T[]> {
+  const output = await wrangler(
+    [
+      "d1",
+      "execute",
+      "users-db",
+      "--local",
+      "--persist-to",
+      join(stateRoot, "state"),
+      "-c",
+      "workers/users/wrangler.toml",
+      "--json",
+      "--command",
+      sql,
+    ],
+    { quiet: true },
+  );
+  return (JSON.parse(output.slice(output.indexOf("["))) as { results: T[] }[])[0]?.results ?? [];
+}
+
+describe("npm run admin:create", { timeout: 120_000 }, () => {
+  it("makes an admin and raises its user.created as system:cli, once; a second run changes nothing", async () => {
+    const first = adminCreate(["--email", "Ops@Example.com", "--name", "Ops"], "a-long-enough-password");
+    expect(first.status, first.output).toBe(0);
+    const [user] = await usersDb<{ id: string; role: string }>(
+      "SELECT id, role FROM users WHERE email = 'ops@example.com'",
+    );
+    expect(user?.role).toBe("admin");
+    expect(first.output).toContain(`the audit trail records admin.create for ${user?.id}`);
+
+    const again = adminCreate(["--email", "ops@example.com"], "another-long-password");
+    expect(again.status, again.output).toBe(0);
+    expect(again.output).toContain("it was an admin already");
+
+    const outbox = await usersDb<{ type: string; envelope: string }>("SELECT type, envelope FROM outbox");
+    expect(outbox.map((row) => row.type)).toEqual(["user.created"]);
+    expect(JSON.parse(outbox[0]?.envelope ?? "{}")).toMatchObject({
+      source: "shop-users",
+      subject: user?.id,
+      actor: { type: "system", id: "cli" },
+      data: { userId: user?.id, email: "ops@example.com", role: "admin" },
     });
+  });
 
-    // Another run on the same folder (as the next script, or `npm run dev`, would) reads the same chain.
-    await withLocalOps({ persistTo }, async (ops) => {
-      const page = (await (await ops.fetchAsAdmin("/api/admin/audit?action=admin.create")).json()) as {
-        items: { seq: number; target: string }[];
-      };
-      expect(page.items.map((e) => [e.seq, e.target])).toEqual([
-        [2, promoted.id],
-        [1, created.id],
-      ]);
-      expect(await (await ops.fetchAsAdmin("/api/admin/audit/verify")).json()).toEqual({ valid: true, checked: 2 });
-    });
+  it("refuses a short password or a bad email, writing nothing", async () => {
+    const short = adminCreate(["--email", "short@example.com"], "too-short");
+    expect(short.status).toBe(2);
+    expect(short.output).toContain("the password must be 12..128 characters");
+    const bad = adminCreate(["--email", "not-an-email"], "a-long-enough-password");
+    expect(bad.status).toBe(2);
+    expect(await usersDb("SELECT id FROM users WHERE email IN ('short@example.com', 'not-an-email')")).toEqual([]);
   });
 });

@@ -89,12 +89,12 @@ describe("npm run deploy -- --env staging", () => {
     expect(Object.keys(account.d1 ?? {}).sort()).toEqual(
       ["catalog", "events", "notifications", "orders", "payments", "users"].map((s) => `${s}-db-staging`),
     );
-    expect(account.queues).toEqual({
-      "shop-events-staging": expect.objectContaining({ retentionSeconds: QUEUE_RETENTION_SECONDS }),
-      "shop-events-staging-dlq": expect.objectContaining({ retentionSeconds: QUEUE_RETENTION_SECONDS }),
-      "shop-notifications-staging": expect.objectContaining({ retentionSeconds: QUEUE_RETENTION_SECONDS }),
-      "shop-notifications-staging-dlq": expect.objectContaining({ retentionSeconds: QUEUE_RETENTION_SECONDS }),
-    });
+    const queues = ["events", "notifications", "audit"].flatMap((q) => [`shop-${q}-staging`, `shop-${q}-staging-dlq`]);
+    expect(account.queues).toEqual(
+      Object.fromEntries(
+        queues.map((q) => [q, expect.objectContaining({ retentionSeconds: QUEUE_RETENTION_SECONDS })]),
+      ),
+    );
     for (const [db, applied] of Object.entries(account.migrations ?? {})) expect(applied.length, db).toBeGreaterThan(0);
 
     const log = commands();

@@ -15,6 +15,8 @@ declare namespace Cloudflare {
     NOTIFICATIONS_DB: D1Database;
     TEST_NOTIFICATIONS_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_NOTIFICATIONS_QUEUE: Queue;
+    /** Two runs of `npm run admin:create` and the SQL each runs against users-db (vitest.config.ts). */
+    CLI_ADMINS: Record<"created" | "promoted", { email: string; name: string; password: string; sql: string }>;
     /** The tail Worker that collects every Worker's log lines (vitest.config.ts). */
     LOG_COLLECTOR: Fetcher;
   }

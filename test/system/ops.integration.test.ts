@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import type { AuditEntry, AuditPage, MetricsReport } from "#shared/contracts/ops";
 import type { operations } from "../../clients/typescript/src/index";
 import { call, expectStatus, problemOf, registerAndLogin, shopClient, type TestUser } from "./helpers";
@@ -52,6 +53,49 @@ describe("audit trail through the gateway", () => {
       traceId,
     });
     expect((await auditOf(admin, { actor: admin.id })).map((e) => e.seq)).toContain(entries[0]?.seq);
+    expect(await verify(admin)).toMatchObject({ valid: true });
+  });
+
+  it("records npm run admin:create's admins (its SQL on users-db) from their events, as system:cli", {
+    timeout: 60_000,
+  }, async () => {
+    const { created, promoted } = env.CLI_ADMINS;
+    const customer = shopClient();
+    const registered = await customer.api.POST("/api/auth/register", {
+      body: { email: promoted.email, password: promoted.password, name: promoted.name },
+    });
+    const { id: promotedId } = expectStatus(registered, 201);
+    // What the script runs (a second run raises nothing: test/unit/admin-seed.unit.test.ts).
+    for (const { sql } of [created, promoted]) await env.USERS_DB.exec(sql);
+    expect((await call("/health")).status).toBe(200); // wakes the users relay, as shop-alerts' checks do
+    const { id: createdId } = (await env.USERS_DB.prepare("SELECT id FROM users WHERE email = ?")
+      .bind(created.email)
+      .first<{ id: string }>()) as { id: string };
+
+    // The new admin signs in and finds both in the trail once the relay has published the events.
+    const tokens = await shopClient().login(created.email, created.password);
+    const admin: TestUser = { id: createdId, ...created, ...tokens, shop: shopClient({ tokens }) };
+    let entries: AuditEntry[] = [];
+    await vi.waitFor(
+      async () => {
+        entries = await auditOf(admin, { action: "admin.create", actor: "cli" });
+        const targets = entries.map((e) => e.target);
+        if (!targets.includes(`user:${createdId}`) || !targets.includes(`user:${promotedId}`))
+          throw new Error("not yet");
+      },
+      { timeout: 45_000, interval: 500 },
+    );
+    const mine = entries.filter((e) => [`user:${createdId}`, `user:${promotedId}`].includes(e.target));
+    expect(mine).toHaveLength(2);
+    expect(mine.find((e) => e.target === `user:${createdId}`)).toMatchObject({
+      actor: { type: "system", id: "cli" },
+      after: { email: created.email, role: "admin" },
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    expect(mine.find((e) => e.target === `user:${promotedId}`)).toMatchObject({
+      before: { role: "customer" },
+      after: { email: promoted.email, role: "admin" },
+    });
     expect(await verify(admin)).toMatchObject({ valid: true });
   });
 

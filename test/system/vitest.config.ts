@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
+import { adminSql } from "../../scripts/admin.ts";
 import {
   auxWorkersOf,
   CATALOG_DB_ID,
@@ -43,6 +44,19 @@ export default {
   },
 };`;
 
+/**
+ * Two runs of `npm run admin:create`, with the SQL it runs against users-db: one for a new
+ * account, one for an account the test first registers as a customer (`env.CLI_ADMINS`).
+ */
+async function cliAdmins() {
+  const created = { email: "cli-created@example.com", name: "Made By Script", password: "a-long-script-password" };
+  const promoted = { email: "cli-promoted@example.com", name: "Promoted", password: "a-long-enough-password" };
+  return {
+    created: { ...created, sql: await adminSql(created) },
+    promoted: { ...promoted, sql: await adminSql(promoted) },
+  };
+}
+
 /** Every Worker's logs go to the collector. */
 const TAILS = { tails: ["log-collector"] };
 
@@ -77,6 +91,7 @@ export default defineProject(async () => {
             TEST_ORDERS_MIGRATIONS: await ordersMigrations(),
             TEST_EVENTS_MIGRATIONS: await eventsMigrations(),
             TEST_NOTIFICATIONS_MIGRATIONS: await notificationsMigrations(),
+            CLI_ADMINS: await cliAdmins(),
           },
           ...TAILS,
           // The runner's handle on the log collector.

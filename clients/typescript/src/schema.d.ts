@@ -979,7 +979,7 @@ export interface components {
              */
             from: string;
             /** @enum {string} */
-            subscriber: "notifications";
+            subscriber: "notifications" | "audit";
             /**
              * Format: date-time
              * @description ISO 8601 time

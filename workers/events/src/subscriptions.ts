@@ -11,6 +11,12 @@ export const SUBSCRIPTIONS = {
     queue: "shop-notifications",
     types: ["user.created", "user.updated", "order.confirmed", "order.cancelled", "order.shipped"],
   },
+  /** shop-ops: an admin made by a script is known only by its user event (the audit trail). */
+  audit: {
+    binding: "AUDIT_QUEUE",
+    queue: "shop-audit",
+    types: ["user.created", "user.updated"],
+  },
 } as const satisfies Record<Subscriber, { binding: keyof Env; queue: string; types: readonly EventType[] }>;
 
 export function subscribersOf(type: EventType): Subscriber[] {
@@ -27,11 +33,13 @@ export function queueOf(env: Env, subscriber: Subscriber): Queue {
 export const DEAD_LETTER_QUEUES: Record<string, string> = {
   "shop-events-dlq": "shop-events",
   "shop-notifications-dlq": "shop-notifications",
+  "shop-audit-dlq": "shop-audit",
 };
 
 /** Queues a dead letter can be redriven to, by name. */
 export function redriveTarget(env: Env, queue: string): Queue | undefined {
   if (queue === "shop-events") return env.EVENTS_QUEUE;
   if (queue === "shop-notifications") return env.NOTIFICATIONS_QUEUE;
+  if (queue === "shop-audit") return env.AUDIT_QUEUE;
   return undefined;
 }

@@ -6,6 +6,7 @@ import { METRICS_STORE_NAME } from "#shared/metrics";
 import { fail, ok, type Result } from "#shared/result";
 import { parseResult } from "#shared/validation";
 import { analyticsEngineSummary } from "./analytics-engine";
+import { consumeAuditEvents } from "./audit-events";
 import { opsConfig } from "./config";
 import { app } from "./routes";
 import { auditTrail } from "./trail";
@@ -15,11 +16,16 @@ export { MetricsStore } from "#do/metrics-store/metrics-store";
 
 /**
  * shop-ops: the audit trail and the metrics source. `fetch` serves the admin HTTP app the gateway
- * forwards to; `audit()` and `metrics()` are its RPC surface.
+ * forwards to; `audit()` and `metrics()` are its RPC surface; `queue` consumes `shop-audit`, the
+ * events that are the only record of a privileged action (`audit-events.ts`).
  */
 export default class OpsService extends WorkerEntrypoint<Env> {
   override fetch(request: Request): Promise<Response> {
     return Promise.resolve(app.fetch(request, this.env, this.ctx));
+  }
+
+  override async queue(batch: MessageBatch<unknown>): Promise<void> {
+    await consumeAuditEvents(this.env, batch, (promise) => this.ctx.waitUntil(promise));
   }
 
   async health(): Promise<ServiceHealth> {

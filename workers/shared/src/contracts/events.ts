@@ -175,7 +175,7 @@ export function parseEvent(body: unknown): ParsedEvent {
 // The shop-events RPC surface and admin API
 
 /** Names of subscribers a replay can target (subscriptions are declared in shop-events). */
-export const SubscriberSchema = z.enum(["notifications"]);
+export const SubscriberSchema = z.enum(["notifications", "audit"]);
 export type Subscriber = z.infer<typeof SubscriberSchema>;
 
 export const DeadLetterInputSchema = z.object({
