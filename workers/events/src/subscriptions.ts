@@ -29,17 +29,20 @@ export function queueOf(env: Env, subscriber: Subscriber): Queue {
   return env[SUBSCRIPTIONS[subscriber].binding];
 }
 
-/** Where a dead letter from each dead-letter queue came from, and so where a redrive sends it. */
-export const DEAD_LETTER_QUEUES: Record<string, string> = {
-  "shop-events-dlq": "shop-events",
-  "shop-notifications-dlq": "shop-notifications",
-  "shop-audit-dlq": "shop-audit",
-};
+/** The bus's own queue: every producer sends here, and its dead letters are redriven here. */
+const BUS_QUEUE = "shop-events";
 
-/** Queues a dead letter can be redriven to, by name. */
+/**
+ * Where a dead letter from each dead-letter queue came from, and so where a redrive sends it: the
+ * bus and every subscriber's queue have a `-dlq` twin (their wrangler configs name it).
+ */
+export const DEAD_LETTER_QUEUES: Record<string, string> = Object.fromEntries(
+  [BUS_QUEUE, ...Object.values(SUBSCRIPTIONS).map((s) => s.queue)].map((queue) => [`${queue}-dlq`, queue]),
+);
+
+/** Queues a dead letter can be redriven to, by name: the bus, or a subscriber's queue. */
 export function redriveTarget(env: Env, queue: string): Queue | undefined {
-  if (queue === "shop-events") return env.EVENTS_QUEUE;
-  if (queue === "shop-notifications") return env.NOTIFICATIONS_QUEUE;
-  if (queue === "shop-audit") return env.AUDIT_QUEUE;
-  return undefined;
+  if (queue === BUS_QUEUE) return env.EVENTS_QUEUE;
+  const subscription = Object.values(SUBSCRIPTIONS).find((s) => s.queue === queue);
+  return subscription ? env[subscription.binding] : undefined;
 }
